@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         APIStatusError,
         APITimeoutError,
         AssignmentTimeoutError,
+        MissingCredentialsError,
         create_api_error_from_http,
     )
     from .llm import (
@@ -96,7 +97,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(
         [
             "APIConnectionError", "APIError", "APIStatusError", "APITimeoutError",
-            "AssignmentTimeoutError", "create_api_error_from_http",
+            "AssignmentTimeoutError", "MissingCredentialsError", "create_api_error_from_http",
         ],
         "._exceptions",
     ),

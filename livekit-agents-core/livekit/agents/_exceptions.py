@@ -10,6 +10,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AssignmentTimeoutError",
+    "MissingCredentialsError",
     "create_api_error_from_http",
 ]
 
@@ -73,6 +74,18 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, message: str = "Request timed out.", *, retryable: bool = True) -> None:
         super().__init__(message, retryable=retryable)
+
+
+class MissingCredentialsError(ValueError):
+    """A provider was created without its API key (names the environment variable to set).
+
+    Raised at construction, so a missing key fails at startup rather than at the first turn;
+    ``AgentTest`` skips a test whose real LLM has no key.
+    """
+
+    def __init__(self, message: str, *, env_var: str | None = None) -> None:
+        super().__init__(message)
+        self.env_var = env_var
 
 
 class AssignmentTimeoutError(Exception):

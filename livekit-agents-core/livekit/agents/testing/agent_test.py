@@ -1,0 +1,162 @@
+"""``AgentTest``: unittest-style test cases for agents, collected by pytest.
+
+    class MyAgentTest(AgentTest):
+        agent = MyAgent
+        llm = FakeLLM(rules={"weather": ...})     # or "openai/gpt-4o-mini" (skipped without a key)
+
+        async def test_greeting(self):
+            response = await self.say("Hello")
+            self.assertIn("hello", response.lower())
+
+Each test gets a fresh text-only session. ``llm`` may be an LLM object (copied per test when it
+is a FakeLLM), a provider string, or a zero-argument callable returning an LLM.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import unittest
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._exceptions import MissingCredentialsError
+from ..registry import PluginImportError, UnknownProviderError
+
+if TYPE_CHECKING:
+    from ..llm import LLM
+    from ..voice.agent import Agent
+    from ..voice.agent_session import AgentSession
+    from ..voice.run_result import RunEvent, RunResult
+
+__all__ = ["AgentTest"]
+
+
+class AgentTest(unittest.IsolatedAsyncioTestCase):
+    #: the Agent class under test (or override :meth:`create_agent`)
+    agent: ClassVar[type[Agent] | None] = None
+    #: the LLM: an object, a provider string, or a factory; default: an echoing fake
+    llm: ClassVar[Any] = None
+    #: userdata given to the session
+    userdata: ClassVar[Any] = None
+
+    session: AgentSession[Any]
+
+    def create_agent(self) -> Agent:
+        if self.agent is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} must set `agent = MyAgent` or override create_agent()"
+            )
+        return self.agent()
+
+    def create_llm(self) -> LLM:
+        from .. import registry
+
+        spec = type(self).llm
+        if spec is None:
+            from .fake_llm import FakeLLM
+
+            return FakeLLM(echo=True)
+        if isinstance(spec, str):
+            try:
+                return registry.resolve("llm", spec)  # type: ignore[no-any-return]
+            except MissingCredentialsError as e:
+                raise unittest.SkipTest(f"{spec}: {e}") from None
+            except (UnknownProviderError, PluginImportError) as e:
+                raise unittest.SkipTest(f"{spec} is not installed: {e}") from None
+        if isinstance(spec, type) or (callable(spec) and not hasattr(spec, "chat")):
+            return spec()  # type: ignore[no-any-return]
+        from .fake_llm import FakeLLM
+
+        # scripted fakes are consumed by the run: give each test its own copy
+        return copy.deepcopy(spec) if isinstance(spec, FakeLLM) else spec  # type: ignore[no-any-return]
+
+    async def asyncSetUp(self) -> None:
+        from ..types import NOT_GIVEN
+        from ..voice.agent_session import AgentSession
+
+        self.session = AgentSession(
+            llm=self.create_llm(),
+            userdata=self.userdata if self.userdata is not None else NOT_GIVEN,
+        )
+        await self.session.start(self.create_agent())
+        self._results: list[RunResult] = []
+
+    async def asyncTearDown(self) -> None:
+        await self.session.aclose()
+
+    # -- driving --------------------------------------------------------------------------
+
+    async def say(self, text: str) -> str:
+        """One user turn, typed; returns the agent's reply text (all its messages, joined)."""
+        result = await self.session.run(user_input=text)
+        self._results.append(result)
+        from ..voice.run_result import ChatMessageEvent
+
+        return " ".join(
+            ev.item.text_content or ""
+            for ev in result.events
+            if isinstance(ev, ChatMessageEvent) and ev.item.role == "assistant"
+        ).strip()
+
+    @property
+    def result(self) -> RunResult:
+        """The result of the last :meth:`say`."""
+        if not self._results:
+            raise AssertionError("no turn yet: call `await self.say(...)` first")
+        return self._results[-1]
+
+    @property
+    def events(self) -> list[RunEvent]:
+        """The events of the last turn."""
+        return self.result.events
+
+    # -- assertions -----------------------------------------------------------------------
+
+    def _calls(self) -> list[tuple[str, dict[str, Any]]]:
+        from ..voice.run_result import FunctionCallEvent
+
+        out = []
+        for ev in self.result.events:
+            if isinstance(ev, FunctionCallEvent):
+                try:
+                    args = json.loads(ev.item.arguments or "{}")
+                except ValueError:
+                    args = {}
+                out.append((ev.item.name, args if isinstance(args, dict) else {}))
+        return out
+
+    def assertToolCalled(self, name: str, **expected_args: Any) -> None:  # noqa: N802
+        """The last turn called ``name`` (with at least these argument values)."""
+        calls = self._calls()
+        for called, args in calls:
+            if called == name and all(args.get(k) == v for k, v in expected_args.items()):
+                return
+        wanted = f"{name}({', '.join(f'{k}={v!r}' for k, v in expected_args.items())})"
+        seen = ", ".join(f"{n}({json.dumps(a)})" for n, a in calls) or "no tool calls"
+        raise self.failureException(f"expected a call to {wanted}; got {seen}\n{self.result._describe()}")
+
+    def assertToolNotCalled(self, name: str) -> None:  # noqa: N802
+        for called, args in self._calls():
+            if called == name:
+                raise self.failureException(
+                    f"expected no call to {name}, got {name}({json.dumps(args)})\n{self.result._describe()}"
+                )
+
+    def assertHandoff(self, to: type[Agent] | None = None) -> None:  # noqa: N802
+        """The last turn handed off (to an agent of class ``to``)."""
+        from ..voice.run_result import AgentHandoffEvent
+
+        handoffs = [ev for ev in self.result.events if isinstance(ev, AgentHandoffEvent)]
+        for ev in handoffs:
+            if to is None or isinstance(ev.new_agent, to):
+                return
+        got = ", ".join(type(ev.new_agent).__name__ for ev in handoffs) or "no handoff"
+        target = to.__name__ if to else "another agent"
+        raise self.failureException(f"expected a handoff to {target}; got {got}\n{self.result._describe()}")
+
+    async def assertJudged(self, intent: str, *, llm: LLM | Callable[[], LLM] | None = None) -> None:  # noqa: N802
+        """An LLM judges that the last reply fulfils ``intent`` (uses the test's LLM by default)."""
+        judge = llm() if callable(llm) and not hasattr(llm, "chat") else (llm or self.session.llm)
+        msg = self.result.expect.contains_message(role="assistant")
+        await msg.is_message(role="assistant").judge(judge, intent=intent)  # type: ignore[arg-type]

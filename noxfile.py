@@ -1,0 +1,134 @@
+"""Every check of the repository. ``nox -l`` lists the sessions.
+
+- ``tests``: core, every plugin and the cross-package tests, on each Python 3.10-3.13 found
+  (missing interpreters are skipped). Tests marked ``slow`` (local models, wheel builds) run on
+  the default Python only.
+- ``plugin-<name>``: one plugin's tests against the core in the tree.
+- ``lowest``: core and plugins with the lowest versions their requirements allow.
+- ``lint`` (ruff), ``types`` (mypy), ``build`` (wheels and sdists), ``docs``, ``bench``, ``demo``.
+
+Virtualenvs are reused between runs (``reuse_existing_virtualenvs``) and built with uv when it is
+installed, so a second run installs nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+CORE = ROOT / "livekit-agents-core"
+PLUGINS = sorted(p for p in (ROOT / "plugins").glob("livekit-plugins-*") if (p / "pyproject.toml").exists())
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+DEFAULT_PYTHON = "3.11"
+
+nox.options.default_venv_backend = "uv|virtualenv" if shutil.which("uv") else "virtualenv"
+nox.options.error_on_missing_interpreters = False
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "tests"]
+
+
+def _install_tree(session: nox.Session) -> None:
+    """Core and every plugin, editable, with the test requirements."""
+    args = ["-e", str(CORE)]
+    for plugin in PLUGINS:
+        args += ["-e", str(plugin)]
+    session.install("-r", str(ROOT / "tests" / "requirements.txt"), *args)
+
+
+def _test_paths() -> list[str]:
+    paths = [str(CORE / "tests")]
+    paths += [str(p / "tests") for p in PLUGINS if (p / "tests").is_dir()]
+    paths.append(str(ROOT / "tests"))
+    return paths
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole test suite."""
+    _install_tree(session)
+    args = list(session.posargs)
+    if session.python != DEFAULT_PYTHON and not any(a.startswith("-m") for a in args):
+        args += ["-m", "not slow"]
+    session.run("pytest", *_test_paths(), *args, env={"LIVEKIT_AGENTS_TESTING": "1"})
+
+
+@nox.session(python=DEFAULT_PYTHON)
+@nox.parametrize("plugin", [p.name.removeprefix("livekit-plugins-") for p in PLUGINS])
+def plugin(session: nox.Session, plugin: str) -> None:
+    """One plugin's tests against the core in the tree."""
+    path = ROOT / "plugins" / f"livekit-plugins-{plugin}"
+    session.install("-r", str(ROOT / "tests" / "requirements.txt"), "-e", str(CORE), "-e", str(path))
+    session.run("pytest", str(path / "tests"), *session.posargs)
+
+
+@nox.session(python="3.10", venv_backend="uv" if shutil.which("uv") else "virtualenv")
+def lowest(session: nox.Session) -> None:
+    """Core and plugins with the lowest dependency versions they declare."""
+    if not shutil.which("uv"):
+        session.skip("needs uv for --resolution lowest-direct")
+    args = ["-e", str(CORE)] + [a for p in PLUGINS for a in ("-e", str(p))]
+    session.run_install(
+        "uv", "pip", "install", "--resolution", "lowest-direct",
+        "-r", str(ROOT / "tests" / "requirements.txt"), *args,
+        env={"VIRTUAL_ENV": session.virtualenv.location},
+    )
+    session.run("pytest", str(CORE / "tests"), "-m", "not slow", *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def types(session: nox.Session) -> None:
+    """mypy, strict, on core and every plugin."""
+    _install_tree(session)
+    session.install("mypy>=1.10")
+    targets = [str(CORE / "livekit")] + [str(p / "livekit") for p in PLUGINS]
+    session.run("mypy", *targets)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def build(session: nox.Session) -> None:
+    """A wheel and an sdist per distribution, checked for PEP 420 namespaces."""
+    session.install("build>=1.0", "hatchling>=1.18")
+    out = ROOT / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    for project in [CORE, *PLUGINS]:
+        session.run("python", "-m", "build", "--no-isolation", "--outdir", str(out), str(project))
+    wheels = sorted(out.glob("*.whl"))
+    bad = []
+    for wheel in wheels:
+        names = zipfile.ZipFile(wheel).namelist()
+        bad += [f"{wheel.name}: {n}" for n in names if n in ("livekit/__init__.py", "livekit/plugins/__init__.py")]
+    if bad:
+        session.error("namespace packages must not ship __init__.py:\n" + "\n".join(bad))
+    session.log(f"built {len(wheels)} wheels and {len(list(out.glob('*.tar.gz')))} sdists in {out}")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Check the docs: internal links resolve and every Python code block compiles."""
+    session.run("python", str(ROOT / "tools" / "check_docs.py"), external=True)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks in bench/ and print their results (see bench/README.md)."""
+    _install_tree(session)
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def demo(session: nox.Session) -> None:
+    """The README's main command: a fully offline voice turn."""
+    session.run(sys.executable, str(ROOT / "examples" / "run_offline_demo.py"), external=True)
