@@ -327,12 +327,19 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
             run = self._begin_run(None)
 
         from ..cli._console_io import console_io_for
+        from ..worker.job import _current as _current_job
 
+        job_ctx = _current_job.get()
+        if job_ctx is not None:
+            job_ctx._register_session(self)
         console = console_io_for(self)
         if console is not None:
             await console.attach(self)
         elif room is not None:
             from .room_io import RoomIO
+
+            if job_ctx is not None and room is job_ctx.room:
+                await job_ctx.connect()
 
             self._room_io = RoomIO(room, self, input_options=room_input_options,
                                    output_options=room_output_options)
