@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,42 @@ def _is_run_context(annotation: Any) -> bool:
     return inspect.isclass(origin) and issubclass(origin, RunContext)
 
 
+_RUN_CONTEXT_TEXT = re.compile(r"^([\w.]+\.)?RunContext(\[.*\])?$")
+
+
+def _type_hints(func: Callable[..., Any], sig: inspect.Signature) -> dict[str, Any]:
+    """Resolve annotations (also string ones from ``from __future__ import annotations``).
+
+    A ``RunContext[T]`` whose ``T`` is local to a function cannot be evaluated; it is still
+    recognized by name, since only its type matters to the framework.
+    """
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except Exception:
+        pass
+    from ..voice.run_context import RunContext
+
+    localns = dict(inspect.getclosurevars(func).nonlocals) if hasattr(func, "__code__") else {}
+    hints: dict[str, Any] = {}
+    for p in sig.parameters.values():
+        ann = p.annotation
+        if ann is inspect.Parameter.empty:
+            continue
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, getattr(func, "__globals__", {}), localns)  # noqa: S307
+            except Exception as e:
+                if _RUN_CONTEXT_TEXT.match(ann.replace(" ", "")):
+                    ann = RunContext
+                else:
+                    raise TypeError(
+                        f"cannot resolve the type {ann!r} of argument {p.name!r} of tool "
+                        f"{func.__qualname__} ({e}); define the types a tool uses at module level"
+                    ) from None
+        hints[p.name] = ann
+    return hints
+
+
 def build_signature(
     func: Callable[..., Any], *, bound: bool, raw_schema: dict[str, Any] | None = None
 ) -> _ToolSignature:
@@ -51,13 +88,7 @@ def build_signature(
     import pydantic
 
     sig = inspect.signature(func)
-    try:
-        hints = typing.get_type_hints(func, include_extras=True)
-    except Exception as e:
-        raise TypeError(
-            f"cannot read the type hints of tool {func.__qualname__}: {e}. "
-            f"Make every annotation importable at module level."
-        ) from e
+    hints = _type_hints(func, sig)
     params = list(sig.parameters.values())
     if bound and params:
         params = params[1:]
@@ -93,7 +124,8 @@ def build_signature(
             )
         annotation = hints.get(p.name, Any)
         default = p.default if p.default is not inspect.Parameter.empty else ...
-        info = pydantic.Field(default=default, description=arg_docs.get(p.name))
+        doc = arg_docs.get(p.name)
+        info = pydantic.Field(default=default, description=doc) if doc else pydantic.Field(default=default)
         fields[p.name] = (annotation, info)
 
     name = "".join(part.capitalize() for part in func.__name__.split("_")) + "Args"

@@ -13,7 +13,7 @@ import contextvars
 import heapq
 import itertools
 import time
-from collections.abc import AsyncIterable, Coroutine
+from collections.abc import AsyncIterable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -200,7 +200,7 @@ class AgentActivity:
         await self._setup_tools()
         self._scheduling_task = asyncio.create_task(self._scheduling_loop(), name="speech_scheduling")
         self._start_recognition()
-        self._run_hook(self._agent.on_enter(), name="on_enter", on_enter=True)
+        self._run_hook(self._agent.on_enter, name="on_enter", on_enter=True)
 
     def _subscribe(self, emitter: Any, event: str, handler: Any) -> None:
         emitter.on(event, handler)
@@ -264,7 +264,7 @@ class AgentActivity:
         """Run ``on_exit``, let queued speech finish, then stop scheduling."""
         if self._preemptive is not None:
             self._cancel_preemptive()
-        task = self._run_hook(self._agent.on_exit(), name="on_exit")
+        task = self._run_hook(self._agent.on_exit, name="on_exit")
         await asyncio.gather(task, return_exceptions=True)
         self._scheduling_paused = True
         self._queue_changed.set()
@@ -347,11 +347,13 @@ class AgentActivity:
         task.add_done_callback(done)
         return task
 
-    def _run_hook(self, coro: Coroutine[Any, Any, Any], *, name: str, on_enter: bool = False) -> asyncio.Task[Any]:
+    def _run_hook(
+        self, hook: Callable[[], Coroutine[Any, Any, Any]], *, name: str, on_enter: bool = False
+    ) -> asyncio.Task[Any]:
         async def run() -> None:
             token = _in_on_enter.set(on_enter)
             try:
-                await coro
+                await hook()
             except Exception:
                 logger.exception("error in %s of %r", name, self._agent)
             finally:

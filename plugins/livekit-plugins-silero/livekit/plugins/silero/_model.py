@@ -1,0 +1,232 @@
+"""The Silero VAD model: one ONNX Runtime session per process, run on one inference thread.
+
+Every stream of every session in the process shares the session and the thread; each stream
+keeps its own recurrent state and audio context. Windows that several streams have ready at
+the same moment run as one batch: the model treats batch rows independently (results are
+identical to single runs) and a batch of 10 or more windows costs about half as much per
+window as single runs. ONNX Runtime releases the GIL while it runs, so the event loops of the
+process keep going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Union
+
+import numpy as np
+import onnxruntime as ort  # type: ignore[import-untyped]
+
+logger = logging.getLogger("livekit.plugins.silero")
+
+SUPPORTED_SAMPLE_RATES = (8000, 16000)
+#: file name of the bundled model (Silero VAD v6.2, MIT; see resources/LICENSE.silero-vad)
+MODEL_FILE = "silero_vad.onnx"
+_STATE_SHAPE = (2, 1, 128)
+
+
+def window_samples(sample_rate: int) -> int:
+    """Samples the model reads per inference: 32 ms (512 at 16 kHz, 256 at 8 kHz)."""
+    return 512 if sample_rate == 16000 else 256
+
+
+def context_samples(sample_rate: int) -> int:
+    """Samples of the previous window the model sees before each window."""
+    return 64 if sample_rate == 16000 else 32
+
+
+_sessions: dict[str | None, Any] = {}
+_sessions_lock = threading.Lock()
+
+
+def load_session(model_path: str | None = None) -> Any:
+    """The process-wide ONNX Runtime session for ``model_path`` (None: the bundled model)."""
+    with _sessions_lock:
+        session = _sessions.get(model_path)
+        if session is None:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 1
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+            source: Union[str, bytes] = model_path or _bundled_model()
+            session = ort.InferenceSession(
+                source, sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+            names = {i.name for i in session.get_inputs()}
+            if not {"input", "state", "sr"} <= names:
+                raise ValueError(
+                    f"{model_path}: not a Silero VAD v5/v6 model (inputs {sorted(names)}, "
+                    "expected input, state and sr)"
+                )
+            _sessions[model_path] = session
+        return session
+
+
+def _bundled_model() -> bytes:
+    return importlib.resources.files(__package__).joinpath("resources").joinpath(MODEL_FILE).read_bytes()
+
+
+class StreamState:
+    """Recurrent state of one stream; only the inference thread touches it."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state = np.zeros(_STATE_SHAPE, dtype=np.float32)
+
+
+@dataclass(eq=False)
+class _Request:
+    stream: StreamState
+    #: context + window, float32 in [-1, 1]
+    audio: np.ndarray
+    sample_rate: int
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[tuple[float, float]]
+
+
+class InferenceRunner:
+    """Runs windows of many streams on one thread, batching those that are ready together."""
+
+    def __init__(self, model_path: str | None) -> None:
+        self._model_path = model_path
+        #: windows run and batches run (for benchmarks and logs)
+        self.windows = 0
+        self.batches = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: list[_Request] = []
+        self._thread: threading.Thread | None = None
+        self._loaded = threading.Event()
+
+    def load(self) -> None:
+        """Load the model now, in the calling thread (a prewarm hook)."""
+        load_session(self._model_path)
+        self._loaded.set()
+
+    def load_in_background(self) -> None:
+        """Start loading the model on the inference thread; returns at once."""
+        with self._cond:
+            self._start_thread()
+            self._cond.notify()
+
+    async def infer(self, stream: StreamState, audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
+        """Speech probability of one window and the seconds the model run took."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[float, float]] = loop.create_future()
+        with self._cond:
+            self._start_thread()
+            self._pending.append(_Request(stream, audio, sample_rate, loop, future))
+            self._cond.notify()
+        return await future
+
+    def _start_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run_forever, name="silero-vad-inference", daemon=True
+            )
+            self._thread.start()
+
+    def _run_forever(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and self._loaded.is_set():
+                    self._cond.wait()
+                batch, self._pending = self._pending, []
+            try:
+                session = load_session(self._model_path)
+                self._loaded.set()
+            except BaseException as e:  # a bad model file: every waiting stream gets the error
+                self._loaded.set()
+                _deliver([(r, e) for r in batch])
+                continue
+            by_rate: dict[int, list[_Request]] = {}
+            for r in batch:
+                by_rate.setdefault(r.sample_rate, []).append(r)
+            results: list[tuple[_Request, Union[tuple[float, float], BaseException]]] = []
+            for rate, requests in by_rate.items():
+                try:
+                    results.extend(self._run_batch(session, rate, requests))
+                except Exception as e:
+                    results.extend((r, e) for r in requests)
+            _deliver(results)
+
+    def _run_batch(
+        self, session: Any, sample_rate: int, requests: list[_Request]
+    ) -> list[tuple[_Request, tuple[float, float]]]:
+        if len(requests) == 1:
+            audio = requests[0].audio[np.newaxis, :]
+            state = requests[0].stream.state
+        else:
+            audio = np.stack([r.audio for r in requests])
+            state = np.concatenate([r.stream.state for r in requests], axis=1)
+        start = time.perf_counter()
+        probs, new_state = session.run(
+            None, {"input": audio, "state": state, "sr": np.array(sample_rate, dtype=np.int64)}
+        )
+        elapsed = time.perf_counter() - start
+        self.windows += len(requests)
+        self.batches += 1
+        out = []
+        for i, r in enumerate(requests):
+            r.stream.state = np.ascontiguousarray(new_state[:, i : i + 1, :])
+            out.append((r, (float(probs[i, 0]), elapsed)))
+        return out
+
+
+def _deliver(results: list[tuple[_Request, Union[tuple[float, float], BaseException]]]) -> None:
+    """Resolve futures with one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
+    for r, value in results:
+        by_loop.setdefault(r.loop, []).append((r.future, value))
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, items)
+        except RuntimeError:  # the loop was closed while the window was running
+            pass
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, value in items:
+        if future.done():
+            continue
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+
+_runners: dict[str | None, InferenceRunner] = {}
+_runners_lock = threading.Lock()
+
+
+def get_runner(model_path: str | None = None) -> InferenceRunner:
+    """The process-wide runner of ``model_path`` (None: the bundled model)."""
+    with _runners_lock:
+        runner = _runners.get(model_path)
+        if runner is None:
+            runner = _runners[model_path] = InferenceRunner(model_path)
+        return runner
+
+
+def _after_fork_in_child() -> None:
+    # threads do not survive fork: the child starts its own inference thread when it first
+    # needs one (loaded sessions are inherited, shared copy-on-write, and stay loaded)
+    global _runners_lock, _sessions_lock
+    _runners_lock = threading.Lock()
+    _sessions_lock = threading.Lock()
+    for runner in _runners.values():
+        runner._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
