@@ -84,7 +84,7 @@ class ScriptedHTTPServer:
     #: the provider's name, used in messages
     name = "fake"
 
-    def __init__(self, *, api_key: str, chunk_delay: float = 0.0) -> None:
+    def __init__(self, *, api_key: str | None, chunk_delay: float = 0.0) -> None:
         self.api_key = api_key
         self.chunk_delay = chunk_delay
         self.requests: list[RecordedRequest] = []
@@ -99,12 +99,17 @@ class ScriptedHTTPServer:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         self._add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        try:
+            self._runner = web.AppRunner(
+                app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+            )
+        except TypeError:  # aiohttp < 3.10 takes the timeout on the site
+            self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock, shutdown_timeout=0.5).start()
+        await web.SockSite(self._runner, sock).start()
 
     async def aclose(self) -> None:
         self._closing.set()
@@ -212,9 +217,13 @@ class ScriptedHTTPServer:
                 )
                 record.status = response.status
                 return response
-            if fault is not None and fault.disconnect_after == 0 and fault.hold_after is None:
+            # faults "after 0 pieces" strike before any byte of the answer (and use no script)
+            if fault is not None and fault.disconnect_after == 0:
                 self._drop(request)
                 return web.Response(status=499)  # never reaches the client
+            if fault is not None and fault.stall_after == 0:
+                await self._closing.wait()
+                return web.Response(status=499)
             response = await handler(request, record, fault)
             record.status = response.status
             return response

@@ -257,10 +257,10 @@ class FakeDeepgram(ScriptedHTTPServer):
                 else:
                     break
                 self._notify()
-                if fault is not None and fault.disconnect_after is not None:
-                    if sock.released >= fault.disconnect_after:
-                        self._drop(request)
-                        break
+                drop_after = fault.disconnect_after if fault is not None else None
+                if drop_after is not None and sock.released >= drop_after:
+                    self._drop(request)
+                    break
                 if fault is not None and fault.stall_after is not None and not stalled:
                     stalled = sock.released >= fault.stall_after
                 if close_fault is not None and sock.released >= close_fault[1]:
@@ -295,11 +295,10 @@ class FakeDeepgram(ScriptedHTTPServer):
 
     async def _on_audio(self, ws: web.WebSocketResponse, sock: _Socket) -> None:
         nxt = self.utterances[0] if self.utterances else None
-        if nxt is not None and not nxt.on_finalize:
-            if sock.seconds - sock.released_at >= nxt.after:
-                self.utterances.pop(0)
-                await self._release(ws, sock, nxt, from_finalize=False)
-                return
+        if nxt is not None and not nxt.on_finalize and sock.seconds - sock.released_at >= nxt.after:
+            self.utterances.pop(0)
+            await self._release(ws, sock, nxt, from_finalize=False)
+            return
         if sock.seconds - sock.heard_at >= self.result_interval:
             await self._send(ws, sock, self._results(sock, "", [], False, False, None))
 

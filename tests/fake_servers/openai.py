@@ -32,7 +32,8 @@ Endpoints (under ``srv.base_url`` = ``http://127.0.0.1:<port>/v1``):
   ``speech.audio.delta`` events for ``stream_format: "sse"``. Pieces are body chunks.
 * ``GET /models``: a model list (used to prewarm connections).
 
-Every request must carry ``Authorization: Bearer <api_key>`` (else 401 ``invalid_api_key``);
+Every request must carry ``Authorization: Bearer <api_key>`` (else 401 ``invalid_api_key``; with
+``api_key=None`` any bearer token is accepted, like a local Ollama server);
 request bodies are checked as the real API does (model present, roles, tool messages answering
 earlier tool calls, ``tool_choice`` only with tools, ...): a problem is answered with a 400 and
 listed in ``srv.violations``. Errors use OpenAI's format ``{"error": {"message", "type", ...}}``.
@@ -104,7 +105,7 @@ class FakeOpenAI(ScriptedHTTPServer):
     def __init__(
         self,
         *,
-        api_key: str = "sk-fake-openai-key",
+        api_key: str | None = "sk-fake-openai-key",
         default_reply: str = "Hello from the fake model.",
         default_transcript: str = "hello world",
         speech_chunk_bytes: int = 4800,
@@ -183,7 +184,7 @@ class FakeOpenAI(ScriptedHTTPServer):
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
         auth = request.headers.get("Authorization", "")
-        if auth == f"Bearer {self.api_key}":
+        if auth == f"Bearer {self.api_key}" or (self.api_key is None and auth.startswith("Bearer ")):
             return None
         if not auth.startswith("Bearer "):
             message = "You didn't provide an API key in the Authorization header (Bearer)."

@@ -683,6 +683,8 @@ class AgentActivity:
         speech = self._current
         if speech is None or speech.done() or speech.interrupted or not speech.allow_interruptions:
             return
+        if self._paused is speech and not hard:
+            return  # already paused; a transcript (hard) or the timer decides what happens next
         opts = self._session.options
         transcript = self._recognition.current_transcript if self._recognition else ""
         if not hard:

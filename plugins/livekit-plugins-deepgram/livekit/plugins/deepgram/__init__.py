@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .stt import STT, SpeechStream
+    from ._stream import SpeechStream
+    from .stt import STT
 
 __all__ = ["STT", "SpeechStream", "__version__"]
 
 _LAZY = {
     "STT": ".stt",
-    "SpeechStream": ".stt",
+    "SpeechStream": "._stream",
 }
 
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
-from deepgram.core.api_error import ApiError
-from deepgram.types import ListenV1Response
 
+from deepgram.client import AsyncDeepgramClient
+from deepgram.core.api_error import ApiError
+from deepgram.environment import DeepgramClientEnvironment
+from deepgram.types import ListenV1Response
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
     NOT_GIVEN,

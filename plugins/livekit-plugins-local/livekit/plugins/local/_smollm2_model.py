@@ -7,6 +7,7 @@ context is not thread-safe, so generations on a shared model take turns (``Runti
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import threading
 from dataclasses import dataclass, field
@@ -90,8 +91,21 @@ def load_runtime(path: Path, *, n_ctx: int, n_threads: int) -> Runtime:
             runtime.formatter = Jinja2ChatFormatter(
                 template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True
             )
+        if not _runtimes:
+            atexit.register(_close_all)
         _runtimes[key] = runtime
         return runtime
+
+
+def _close_all() -> None:
+    """Free the models before interpreter shutdown (llama.cpp's finalizers fail after it)."""
+    with _lock:
+        for runtime in _runtimes.values():
+            close = getattr(runtime.llama, "close", None)
+            # a generation still running in a daemon thread keeps its model
+            if close is not None and runtime.lock.acquire(timeout=2):
+                close()
+        _runtimes.clear()
 
 
 def _token_text(llama: Any, token_id: str | None) -> str:

@@ -92,10 +92,14 @@ def join_verified(model: SplitModel, dest_dir: Path) -> Path:
     before it is trusted (it costs a fraction of a second, once per process).
     """
     joined = dest_dir / model.joined_name
-    if joined.is_file() and _all_present(model, dest_dir):
-        if joined.stat().st_size == model.size and sha256_file(joined) == model.sha256:
-            return dest_dir
-        # corrupt or stale: rebuild below (the atomic replace overwrites it)
+    if (
+        joined.is_file()
+        and _all_present(model, dest_dir)
+        and joined.stat().st_size == model.size
+        and sha256_file(joined) == model.sha256
+    ):
+        return dest_dir
+    # missing, corrupt or stale: (re)build it; the atomic replace overwrites a bad file
 
     missing = [str(p) for p in (*model.parts, *model.extra_files) if not p.is_file()]
     if missing:

@@ -87,7 +87,7 @@ def _package_dir(package: str, distribution: str) -> Path:
             f"pip install {distribution}",
             name=package,
         )
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 _load_lock = threading.Lock()
@@ -105,6 +105,7 @@ def load_voice(files: VoiceFiles, *, num_threads: int | None) -> Any:
         if voice is not None:
             return voice
         import onnxruntime
+
         from piper import PiperVoice
         from piper.config import PiperConfig
 

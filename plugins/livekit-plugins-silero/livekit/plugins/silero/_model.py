@@ -28,6 +28,8 @@ SUPPORTED_SAMPLE_RATES = (8000, 16000)
 #: file name of the bundled model (Silero VAD v6.2, MIT; see resources/LICENSE.silero-vad)
 MODEL_FILE = "silero_vad.onnx"
 _STATE_SHAPE = (2, 1, 128)
+#: longest wait for the windows of other streams before a model run (when several are active)
+GATHER_SECONDS = 0.004
 
 
 def window_samples(sample_rate: int) -> int:
@@ -105,6 +107,7 @@ class InferenceRunner:
     def _reset(self) -> None:
         self._cond = threading.Condition()
         self._pending: list[_Request] = []
+        self._streams = 0
         self._thread: threading.Thread | None = None
         self._loaded = threading.Event()
 
@@ -117,6 +120,16 @@ class InferenceRunner:
         """Start loading the model on the inference thread; returns at once."""
         with self._cond:
             self._start_thread()
+            self._cond.notify()
+
+    def attach(self) -> None:
+        """A stream starts using the runner (the count decides whether to gather batches)."""
+        with self._cond:
+            self._streams += 1
+
+    def detach(self) -> None:
+        with self._cond:
+            self._streams -= 1
             self._cond.notify()
 
     async def infer(self, stream: StreamState, audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
@@ -141,6 +154,15 @@ class InferenceRunner:
             with self._cond:
                 while not self._pending and self._loaded.is_set():
                     self._cond.wait()
+                if self._pending and self._streams > 1:
+                    # other streams' windows are due soon: wait a little for them, so one
+                    # model run (and one wake-up of each event loop) serves several windows
+                    deadline = time.monotonic() + GATHER_SECONDS
+                    while len(self._pending) < self._streams:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._cond.wait(left)
                 batch, self._pending = self._pending, []
             try:
                 session = load_session(self._model_path)

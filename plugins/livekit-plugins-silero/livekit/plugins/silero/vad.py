@@ -23,6 +23,7 @@ from livekit.agents.utils.audio import AudioConverter
 
 from ._model import (
     SUPPORTED_SAMPLE_RATES,
+    InferenceRunner,
     StreamState,
     context_samples,
     get_runner,
@@ -200,11 +201,18 @@ class VADStream(agents_vad.VADStream):
         seg.deactivation_threshold = fresh.deactivation_threshold
 
     async def _main_task(self) -> None:
+        runner = get_runner(self._silero._onnx_file_path)
+        runner.attach()
+        try:
+            await self._analyse(runner)
+        finally:
+            runner.detach()
+
+    async def _analyse(self, runner: InferenceRunner) -> None:
         rate = self._opts.sample_rate
         window = window_samples(rate)
         window_bytes = 2 * window
         n_context = context_samples(rate)
-        runner = get_runner(self._silero._onnx_file_path)
         state = StreamState()
         context = np.zeros(n_context, dtype=np.float32)
         converter = AudioConverter(rate, 1)

