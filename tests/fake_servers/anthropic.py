@@ -300,12 +300,8 @@ def _check_body(body: Any) -> str | None:
                         return f"messages.{i}: tool_use blocks need id, name and an object input"
                     pending.add(block["id"])
     system = body.get("system")
-    if system is not None and not isinstance(system, str):
-        if not isinstance(system, list) or any(
-            not isinstance(b, dict) or b.get("type") != "text" or not isinstance(b.get("text"), str)
-            for b in system
-        ):
-            return "system: must be a string or a list of text blocks"
+    if system is not None and not _valid_system(system):
+        return "system: must be a string or a list of text blocks"
     tools = body.get("tools")
     names: set[str] = set()
     if tools is not None:
@@ -328,6 +324,15 @@ def _check_body(body: Any) -> str | None:
         if kind in ("any", "tool") and not names:
             return "tool_choice: requires tools"
     return None
+
+
+def _valid_system(system: Any) -> bool:
+    if isinstance(system, str):
+        return True
+    return isinstance(system, list) and all(
+        isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+        for b in system
+    )
 
 
 def _text_pieces(text: str) -> list[str]:

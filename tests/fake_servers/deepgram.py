@@ -45,7 +45,8 @@ Faults (from ``ScriptedHTTPServer``; each applies to the next request, websocket
 * ``disconnect_next(after=n)``: drop the TCP connection (no close frame) right after the ``n``-th
   utterance released on that socket (``after=0``: during the handshake);
 * ``stall_next(after=n)``: after ``n`` utterances, read what the client sends but answer nothing,
-  not even ``CloseStream`` (a POST never gets its response);
+  not even ``CloseStream``; ``after=0`` (the default): the handshake (or the POST) never gets an
+  answer;
 * ``close_next(code=1011, after=n)``: close the socket with a close frame and ``code``.
 
 Records: ``srv.requests`` (every request, websocket handshakes included), ``srv.sockets`` (accepted

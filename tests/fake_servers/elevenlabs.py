@@ -88,7 +88,9 @@ class _Fault:
 class FakeElevenLabs:
     """See the module docstring."""
 
-    def __init__(self, *, api_key: str = "el-test-key", ms_per_char: float = 20.0, chunk_ms: int = 40) -> None:
+    def __init__(
+        self, *, api_key: str = "el-test-key", ms_per_char: float = 20.0, chunk_ms: int = 40
+    ) -> None:
         self.api_key = api_key
         self.ms_per_char = ms_per_char
         self.chunk_ms = chunk_ms
@@ -149,7 +151,10 @@ class FakeElevenLabs:
     def _record(self, request: web.Request, kind: str) -> ElevenLabsRequest:
         headers = {k.lower(): v for k, v in request.headers.items()}
         rec = ElevenLabsRequest(
-            kind=kind, voice_id=request.match_info["voice_id"], query=dict(request.query), headers=headers
+            kind=kind,
+            voice_id=request.match_info["voice_id"],
+            query=dict(request.query),
+            headers=headers,
         )
         self.received.append(rec)
         return rec
@@ -179,7 +184,10 @@ class FakeElevenLabs:
     def _error_response(status: int, retry_after: float | None = None) -> web.Response:
         detail = {
             401: {"status": "invalid_api_key", "message": "Invalid API key"},
-            429: {"status": "too_many_concurrent_requests", "message": "Too many concurrent requests"},
+            429: {
+                "status": "too_many_concurrent_requests",
+                "message": "Too many concurrent requests",
+            },
         }.get(status, {"status": "error", "message": f"fake error {status}"})
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
         return web.json_response({"detail": detail}, status=status, headers=headers)
@@ -209,7 +217,9 @@ class FakeElevenLabs:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         rec.status = 101
-        session = _WsSession(self, request, ws, rec, rate, fault, authenticated=header_key is not None)
+        session = _WsSession(
+            self, request, ws, rec, rate, fault, authenticated=header_key is not None
+        )
         try:
             await session.run()
         except ConnectionResetError:
@@ -251,7 +261,9 @@ class _WsSession:
         first = True
         async for msg in self.ws:
             if msg.type != WSMsgType.TEXT:
-                await self._error(self.srv._violation("non-text message on stream-input"), "invalid_message")
+                await self._error(
+                    self.srv._violation("non-text message on stream-input"), "invalid_message"
+                )
                 return
             if self.stalled:
                 continue
@@ -273,7 +285,16 @@ class _WsSession:
             if text == "":
                 await self._generate()
                 if not self.stalled:
-                    await self.ws.send_str(json.dumps({"audio": None, "isFinal": True, "normalizedAlignment": None, "alignment": None}))
+                    await self.ws.send_str(
+                        json.dumps(
+                            {
+                                "audio": None,
+                                "isFinal": True,
+                                "normalizedAlignment": None,
+                                "alignment": None,
+                            }
+                        )
+                    )
                     await self.ws.close()
                     return
                 continue
@@ -291,7 +312,9 @@ class _WsSession:
 
     async def _on_init(self, data: dict[str, Any]) -> bool:
         if data.get("text") != " ":
-            await self._error(self.srv._violation("the first message must be {'text': ' '}"), "invalid_request")
+            await self._error(
+                self.srv._violation("the first message must be {'text': ' '}"), "invalid_request"
+            )
             return False
         if not self.authenticated:
             if data.get("xi-api-key") != self.srv.api_key:
@@ -345,7 +368,6 @@ class _WsSession:
         return False
 
 
-
 async def _rest_impl(srv: FakeElevenLabs, request: web.Request) -> web.StreamResponse:
     rec = srv._record(request, "rest")
     fault = srv._faults.pop(0) if srv._faults else None
@@ -377,7 +399,11 @@ async def _rest_impl(srv: FakeElevenLabs, request: web.Request) -> web.StreamRes
     rec.status = 200
     rec.generations.append(text.strip())
     for sent, chunk in enumerate(srv._chunks(srv._tone(text.strip(), rate), rate)):
-        if fault is not None and fault.disconnect_after is not None and sent >= fault.disconnect_after:
+        if (
+            fault is not None
+            and fault.disconnect_after is not None
+            and sent >= fault.disconnect_after
+        ):
             if request.transport is not None:
                 request.transport.abort()
             return resp
@@ -390,4 +416,3 @@ async def _rest_impl(srv: FakeElevenLabs, request: web.Request) -> web.StreamRes
     with contextlib.suppress(ConnectionResetError):
         await resp.write_eof()
     return resp
-

@@ -492,7 +492,7 @@ def _chat_chunks(
 
     ids = _call_ids(reply)
     per_call: list[list[dict[str, Any]]] = []
-    for index, (call, call_id) in enumerate(zip(reply.tool_calls, ids)):
+    for index, (call, call_id) in enumerate(zip(reply.tool_calls, ids, strict=True)):
         frags = [
             {
                 "index": index,
@@ -542,7 +542,7 @@ def _completion_json(completion_id: str, body: dict[str, Any], reply: ChatReply)
     if reply.tool_calls:
         message["tool_calls"] = [
             {"id": cid, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json()}}
-            for c, cid in zip(reply.tool_calls, _call_ids(reply))
+            for c, cid in zip(reply.tool_calls, _call_ids(reply), strict=True)
         ]
     return {
         "id": completion_id,

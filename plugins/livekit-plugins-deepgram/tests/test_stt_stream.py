@@ -175,7 +175,8 @@ async def test_reconnects_after_a_server_close(dg: FakeDeepgram, make_tone: Tone
     dg.script("still here", after=0.2)
     stt = make_stt(dg)
     async with stt.stream(conn_options=RETRYING) as stream:
-        stream.push_frame(make_tone(0.02)[0])
+        for frame in make_tone(0.1):
+            stream.push_frame(frame)
         await dg.wait_for(lambda: len(dg.sockets) == 2)
         for frame in make_tone(0.3):
             stream.push_frame(frame)
@@ -188,7 +189,8 @@ async def test_rejected_key_is_not_retried_and_says_what_to_fix(
 ) -> None:
     stt = deepgram.STT(api_key="wrong-secret-key", base_url=dg.base_url)
     async with stt.stream(conn_options=RETRYING) as stream:
-        stream.push_frame(make_tone(0.02)[0])
+        for frame in make_tone(0.1):
+            stream.push_frame(frame)
         with pytest.raises(APIStatusError) as info:
             async for _ in stream:
                 pass
@@ -228,7 +230,8 @@ async def test_retry_after_longer_than_the_timeout_fails_fast(
     dg.fail_next(429, retry_after=60)
     stt = make_stt(dg)
     async with stt.stream(conn_options=RETRYING) as stream:
-        stream.push_frame(make_tone(0.02)[0])
+        for frame in make_tone(0.1):
+            stream.push_frame(frame)
         with pytest.raises(APIStatusError) as info:
             async for _ in stream:
                 pass
@@ -238,31 +241,42 @@ async def test_retry_after_longer_than_the_timeout_fails_fast(
 
 
 async def test_silent_socket_is_treated_as_dead(dg: FakeDeepgram, make_tone: Tone) -> None:
-    dg.stall_next()
+    dg.script("then silence", after=0.1)
+    dg.stall_next(after=1)  # one utterance, then nothing while audio keeps coming
     stt = make_stt(dg)
     async with stt.stream(conn_options=APIConnectOptions(max_retry=0, timeout=0.5)) as stream:
+        for frame in make_tone(0.2):
+            stream.push_frame(frame)
+        events = await events_until(stream, lambda e: e.type == T.FINAL_TRANSCRIPT)
         for frame in make_tone(0.2):
             stream.push_frame(frame)
         with pytest.raises(APITimeoutError, match="sent nothing"):
             async for _ in stream:
                 pass
-    assert dg.sockets[0].extra["audio_seconds"] > 0
+    assert text_of(events, T.FINAL_TRANSCRIPT) == ["then silence"]
+    assert dg.sockets[0].extra["audio_seconds"] == pytest.approx(0.4, abs=0.03)
 
 
-async def test_silent_socket_is_replaced_when_retries_remain(
-    dg: FakeDeepgram, make_tone: Tone
-) -> None:
+async def test_unanswered_handshake_times_out(dg: FakeDeepgram, make_tone: Tone) -> None:
     dg.stall_next()
-    dg.script("on the new socket", after=0.2)
     stt = make_stt(dg)
-    opts = APIConnectOptions(max_retry=2, retry_interval=0.05, timeout=0.5)
+    async with stt.stream(conn_options=APIConnectOptions(max_retry=0, timeout=0.3)) as stream:
+        with pytest.raises(APITimeoutError, match="did not accept the connection"):
+            async for _ in stream:
+                pass
+
+
+async def test_timed_out_connection_is_retried(dg: FakeDeepgram, make_tone: Tone) -> None:
+    dg.stall_next()
+    dg.script("on the next socket", after=0.2)
+    stt = make_stt(dg)
+    opts = APIConnectOptions(max_retry=2, retry_interval=0.05, timeout=0.3)
     async with stt.stream(conn_options=opts) as stream:
-        stream.push_frame(make_tone(0.02)[0])
-        await dg.wait_for(lambda: len(dg.sockets) == 2)
         for frame in make_tone(0.3):
             stream.push_frame(frame)
         events = await events_until(stream, lambda e: e.type == T.FINAL_TRANSCRIPT)
-    assert text_of(events, T.FINAL_TRANSCRIPT) == ["on the new socket"]
+    assert text_of(events, T.FINAL_TRANSCRIPT) == ["on the next socket"]
+    assert dg.handshakes == 2
 
 
 async def test_unreachable_server_is_a_connection_error(make_tone: Tone) -> None:
@@ -270,7 +284,8 @@ async def test_unreachable_server_is_a_connection_error(make_tone: Tone) -> None
 
     stt = deepgram.STT(api_key="k", base_url="http://127.0.0.1:9")  # discard port: refused
     async with stt.stream(conn_options=FAST) as stream:
-        stream.push_frame(make_tone(0.02)[0])
+        for frame in make_tone(0.1):
+            stream.push_frame(frame)
         with pytest.raises(APIConnectionError):
             async for _ in stream:
                 pass

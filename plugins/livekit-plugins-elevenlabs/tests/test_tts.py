@@ -62,8 +62,12 @@ def test_resolves_short_model_names_and_voice_variant() -> None:
     assert isinstance(t, elevenlabs.TTS)
     assert (t.model, t.voice, t.provider) == ("eleven_multilingual_v2", VOICE, "elevenlabs")
     assert t.capabilities.streaming
-    assert registry.resolve("tts", "elevenlabs/flash-v2.5", api_key=KEY).model == "eleven_flash_v2_5"
-    assert registry.resolve("tts", "elevenlabs/turbo-v2.5", api_key=KEY).model == "eleven_turbo_v2_5"
+    assert (
+        registry.resolve("tts", "elevenlabs/flash-v2.5", api_key=KEY).model == "eleven_flash_v2_5"
+    )
+    assert (
+        registry.resolve("tts", "elevenlabs/turbo-v2.5", api_key=KEY).model == "eleven_turbo_v2_5"
+    )
     full = registry.resolve("tts", "elevenlabs/eleven_turbo_v2:other", api_key=KEY)
     assert (full.model, full.voice) == ("eleven_turbo_v2", "other")
 
@@ -109,7 +113,9 @@ def test_bad_options_are_rejected_clearly() -> None:
 
 def test_base_url_accepts_the_v1_spelling() -> None:
     t = elevenlabs.TTS(api_key=KEY, base_url="https://example.test/v1/", voice="v")
-    assert t._opts.stream_input_url().startswith("wss://example.test/v1/text-to-speech/v/stream-input?")
+    assert t._opts.stream_input_url().startswith(
+        "wss://example.test/v1/text-to-speech/v/stream-input?"
+    )
 
 
 # -- text chunking -----------------------------------------------------------------------------
@@ -176,9 +182,22 @@ async def test_stream_first_audio_arrives_before_the_input_ends(
     init = rec.messages[0]
     assert init["text"] == " " and init["xi-api-key"] == KEY
     assert rec.messages[-1] == {"text": ""}
-    assert rec.messages[1] == {"text": "Hello there, ", }
+    assert rec.messages[1] == {
+        "text": "Hello there, ",
+    }
     assert rec.messages[2] == {"text": "how are you? ", "try_trigger_generation": True}
-    assert rec.text.split() == "Hello there, how are you? I am fine, thank you.".split()
+    assert rec.text.split() == [
+        "Hello",
+        "there,",
+        "how",
+        "are",
+        "you?",
+        "I",
+        "am",
+        "fine,",
+        "thank",
+        "you.",
+    ]
     assert srv.violations == []
     # all generated audio reached the caller, at the requested rate
     chars = sum(len(g) for g in rec.generations)
@@ -280,7 +299,9 @@ async def test_stream_500_is_retried(srv: FakeElevenLabs, tts: elevenlabs.TTS) -
     assert [r.status for r in srv.received] == [500, 101]
 
 
-async def test_stream_gives_up_after_the_retry_budget(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
+async def test_stream_gives_up_after_the_retry_budget(
+    srv: FakeElevenLabs, tts: elevenlabs.TTS
+) -> None:
     srv.fail_next(503, times=3)
     stream = tts.stream(conn_options=FAST)
     stream.push_text("Hello. ")
@@ -305,7 +326,9 @@ async def test_stream_drop_before_audio_is_retried_with_the_same_text(
     assert srv.received[1].text.split() == ["Hello", "there.", "More", "text."]
 
 
-async def test_stream_drop_after_audio_is_an_error(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
+async def test_stream_drop_after_audio_is_an_error(
+    srv: FakeElevenLabs, tts: elevenlabs.TTS
+) -> None:
     srv.disconnect_next(after=2)
     stream = tts.stream(conn_options=FAST)
     stream.push_text("Hello there, this is a long enough sentence. ")
@@ -345,7 +368,9 @@ async def test_stream_unreachable_server_is_a_connection_error() -> None:
     url = srv.base_url
     await srv.close()  # nothing listens there any more
     async with elevenlabs.TTS(api_key=KEY, base_url=url) as tts:
-        stream = tts.stream(conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=1))
+        stream = tts.stream(
+            conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=1)
+        )
         stream.push_text("Hi. ")
         stream.end_input()
         with pytest.raises(APIConnectionError):
@@ -357,7 +382,10 @@ async def test_stream_unreachable_server_is_a_connection_error() -> None:
 
 async def test_synthesize_streams_pcm_from_rest(srv: FakeElevenLabs) -> None:
     async with elevenlabs.TTS(
-        api_key=KEY, base_url=srv.base_url, voice=VOICE, model="turbo-v2.5",
+        api_key=KEY,
+        base_url=srv.base_url,
+        voice=VOICE,
+        model="turbo-v2.5",
         voice_settings=elevenlabs.VoiceSettings(stability=0.3, speed=1.1),
     ) as tts:
         frame = await tts.synthesize("Hello from the REST endpoint.", conn_options=FAST).collect()
@@ -414,14 +442,18 @@ async def test_rest_drop_before_audio_is_retried(srv: FakeElevenLabs, tts: eleve
 async def test_rest_drop_after_audio_is_an_error(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
     srv.disconnect_next(after=2)
     with pytest.raises(APIConnectionError):
-        await tts.synthesize("A sentence long enough for several chunks.", conn_options=FAST).collect()
+        await tts.synthesize(
+            "A sentence long enough for several chunks.", conn_options=FAST
+        ).collect()
     assert len(srv.received) == 1
 
 
 async def test_rest_stall_times_out(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
     srv.stall_next(after=1)
     with pytest.raises(APITimeoutError):
-        await tts.synthesize("A sentence long enough for several chunks.", conn_options=NO_RETRY).collect()
+        await tts.synthesize(
+            "A sentence long enough for several chunks.", conn_options=NO_RETRY
+        ).collect()
 
 
 def test_messages_are_json_serializable_voice_settings() -> None:

@@ -103,7 +103,7 @@ class _BasicSentenceStream(SentenceStream):
     def flush(self) -> None:
         if self._ended:
             return
-        sentences, rest = split_sentences(self._buf, min_sentence_len=1)
+        sentences, rest = split_sentences(self._buf, min_sentence_len=self._min_len)
         for s in sentences:
             self._emit(s)
         if rest.strip():

@@ -18,14 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, WebSocketException
 
-from deepgram.core.api_error import ApiError
-from deepgram.listen.v1 import (
-    ListenV1Error,
-    ListenV1Metadata,
-    ListenV1Results,
-    ListenV1SpeechStarted,
-    ListenV1UtteranceEnd,
-)
 from livekit.agents import APIConnectionError, APIConnectOptions, APITimeoutError
 from livekit.agents import stt as agents_stt
 from livekit.agents.log import logger
@@ -33,6 +25,14 @@ from livekit.agents.utils.aio import ChanClosed, cancel_and_wait
 from livekit.agents.utils.audio import AudioByteStream
 
 from . import _utils
+from ._sdk import (
+    ApiError,
+    ListenV1Error,
+    ListenV1Metadata,
+    ListenV1Results,
+    ListenV1SpeechStarted,
+    ListenV1UtteranceEnd,
+)
 
 if TYPE_CHECKING:
     from .stt import STT, STTOptions

@@ -17,10 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from deepgram.client import AsyncDeepgramClient
-from deepgram.core.api_error import ApiError
-from deepgram.environment import DeepgramClientEnvironment
-from deepgram.types import ListenV1Response
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
     NOT_GIVEN,
@@ -35,6 +31,7 @@ from livekit.agents.types import is_given
 from livekit.agents.utils.audio import AudioBuffer, merge_frames
 
 from . import _utils
+from ._sdk import ApiError, AsyncDeepgramClient, DeepgramClientEnvironment, ListenV1Response
 from .models import DEFAULT_LANGUAGE, DEFAULT_MODEL
 
 if TYPE_CHECKING:

@@ -14,7 +14,9 @@ import re
 __all__ = ["TextChunker"]
 
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"')\]}»”’]*$")
-_ABBREVIATIONS = frozenset({"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e."})
+_ABBREVIATIONS = frozenset(
+    {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e."}
+)
 
 
 def _ends_sentence(word: str) -> bool:

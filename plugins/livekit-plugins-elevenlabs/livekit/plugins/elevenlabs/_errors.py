@@ -56,7 +56,7 @@ def _detail(body: Any) -> str:
         try:
             body = json.loads(body)
         except ValueError:
-            return body.strip()[:300]
+            return str(body).strip()[:300]
     if isinstance(body, Mapping):
         detail = body.get("detail", body)
         if isinstance(detail, Mapping):

@@ -20,7 +20,9 @@ def normalize_base_url(base_url: str) -> str:
         url = url[: -len("/v1")]
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
-        raise ValueError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {base_url!r}")
+        raise ValueError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {base_url!r}"
+        )
     return url
 
 
@@ -61,7 +63,9 @@ class TTSOptions:
         if self.language:
             query["language_code"] = self.language
         base = _with_scheme(self.base_url, {"http": "ws", "https": "wss"})
-        return f"{base}/v1/text-to-speech/{quote(self.voice, safe='')}/stream-input?{urlencode(query)}"
+        return (
+            f"{base}/v1/text-to-speech/{quote(self.voice, safe='')}/stream-input?{urlencode(query)}"
+        )
 
 
 def _bool(value: bool) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
 from elevenlabs import VoiceSettings as _SDKVoiceSettings
 from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
-
 from livekit.agents import APIConnectionError, APITimeoutError
 from livekit.agents.tts import AudioEmitter, ChunkedStream
 from livekit.agents.utils import shortuuid

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import contextlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 
@@ -106,15 +106,21 @@ class StreamInputStream(SynthesizeStream):
     async def _connect(self, timeout: float) -> aiohttp.ClientWebSocketResponse:
         opts = self._el._opts
         session = self._el._ensure_session()
-        try:
-            return await asyncio.wait_for(
-                session.ws_connect(opts.stream_input_url(), headers={"xi-api-key": opts.api_key}),
-                timeout,
+
+        async def connect() -> aiohttp.ClientWebSocketResponse:
+            ws = await session.ws_connect(
+                opts.stream_input_url(), headers={"xi-api-key": opts.api_key}
             )
+            return cast(aiohttp.ClientWebSocketResponse, ws)
+
+        try:
+            return await asyncio.wait_for(connect(), timeout)
         except aiohttp.WSServerHandshakeError as e:
             raise http_error(e.status, e.headers, e.message) from None
         except asyncio.TimeoutError:
-            raise APITimeoutError(f"connecting to ElevenLabs timed out after {timeout:.1f}s") from None
+            raise APITimeoutError(
+                f"connecting to ElevenLabs timed out after {timeout:.1f}s"
+            ) from None
         except aiohttp.ClientError as e:
             raise APIConnectionError(f"could not connect to ElevenLabs: {type(e).__name__}") from e
 
@@ -161,7 +167,11 @@ class StreamInputStream(SynthesizeStream):
     ) -> None:
         while True:
             msg = await ws.receive()
-            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+            if msg.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+            ):
                 raise APIConnectionError(
                     "ElevenLabs closed the connection before the end of the audio "
                     f"(code {ws.close_code}{_reason(msg)})"

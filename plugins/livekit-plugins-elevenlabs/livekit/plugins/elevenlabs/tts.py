@@ -27,6 +27,7 @@ from .models import (
 
 if TYPE_CHECKING:
     import httpx
+
     from elevenlabs.client import AsyncElevenLabs
 
 __all__ = ["TTS"]

@@ -83,6 +83,7 @@ class ClientConfig:
 
     def create_client(self) -> openai.AsyncOpenAI:
         import httpx2
+
         import openai
 
         return openai.AsyncOpenAI(
@@ -98,6 +99,7 @@ def sdk_errors() -> tuple[type[BaseException], ...]:
     """The exceptions the SDK and its transport raise (to catch and map with to_api_error)."""
     import anyio
     import httpx2
+
     import openai
 
     return (openai.OpenAIError, httpx2.HTTPError, httpx2.StreamError, anyio.EndOfStream)
@@ -107,6 +109,7 @@ def to_api_error(error: BaseException, *, label: str, api_key: str | None) -> AP
     """Map an ``openai``/``httpx2`` exception to the framework's error types."""
     import anyio
     import httpx2
+
     import openai
 
     if isinstance(error, APIError):
@@ -162,7 +165,7 @@ def _error_detail(error: openai.APIStatusError) -> str:
         message = body.get("message")
         if isinstance(message, str) and message:
             return message
-    return error.message
+    return str(error.message)
 
 
 def _describe(error: BaseException) -> str:

@@ -19,8 +19,9 @@ from ._client import ClientConfig, sdk_errors, to_api_error
 from .models import DEFAULT_STT_MODEL, stt_model_id
 
 if TYPE_CHECKING:
-    import openai
     from livekit import rtc
+
+    import openai
 
 __all__ = ["STT"]
 
