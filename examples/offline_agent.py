@@ -31,8 +31,10 @@ class OfflineAssistant(Agent):
     def __init__(self) -> None:
         super().__init__(
             instructions=(
-                "You are a friendly voice assistant. Answer in one or two short sentences, "
-                "in plain words without lists or symbols, because your reply is spoken aloud."
+                # small models follow short, plain instructions best; without "English" this
+                # one often answers questions about Paris in French
+                "You are a helpful English-speaking voice assistant. Keep every answer to one "
+                "or two short, simple sentences. You cannot look anything up."
             )
         )
 

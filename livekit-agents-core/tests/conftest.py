@@ -48,3 +48,5 @@ def make_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
     for mod in created_modules:
         sys.modules.pop(mod, None)
     registry.refresh()
+
+pytest_plugins = ["pytester"]

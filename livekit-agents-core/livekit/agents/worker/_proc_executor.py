@@ -98,11 +98,12 @@ class ProcessJobExecutor(JobExecutor):
         )
         parent_ipc, child_ipc = socket.socketpair()
         parent_log, child_log = socket.socketpair()
-        self._proc = mp_context().Process(  # type: ignore[attr-defined]
+        proc = mp_context().Process(  # type: ignore[attr-defined]
             target=_proc_main.main, args=(args, child_ipc, child_log), name="job_proc"
         )
         try:
-            await loop.run_in_executor(None, self._proc.start)
+            await loop.run_in_executor(None, proc.start)
+            self._proc = proc
         except BaseException:
             for s in (parent_ipc, parent_log):
                 s.close()

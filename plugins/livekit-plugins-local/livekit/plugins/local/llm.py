@@ -8,6 +8,7 @@ things up. It cannot call tools reliably, so tools passed to :meth:`LLM.chat` ar
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class SamplingOptions:
     min_p: float = 0.05
     repeat_penalty: float = 1.2
     max_tokens: int = 200
+    #: a fixed seed makes replies reproducible; None picks a new one for every reply
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -240,7 +242,8 @@ class _Stream(LLMStream):
                 top_k=opts.top_k,
                 min_p=opts.min_p,
                 repeat_penalty=opts.repeat_penalty,
-                seed=opts.seed,
+                # llama.cpp's own default seed repeats the same reply in every process
+                seed=opts.seed if opts.seed is not None else random.getrandbits(31),
                 stop=stops or None,
                 stream=True,
             )
