@@ -110,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     d.set_defaults(func=_cmd_download_files)
 
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""Azure AI Speech speech-to-text for LiveKit Agents.
+
+``STT`` streams audio over the Speech service websocket protocol and recognizes short utterances
+over the REST endpoint. Classes are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .version import __version__
+
+if TYPE_CHECKING:
+    from .stt import STT
+
+__all__ = ["STT", "__version__"]
+
+_LAZY = {"STT": ".stt"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
