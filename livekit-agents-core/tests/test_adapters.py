@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from livekit.agents import APIConnectOptions, APIConnectionError, APIStatusError, ChatContext
+from livekit.agents import APIConnectionError, APIConnectOptions, APIStatusError, ChatContext
 from livekit.agents._retry import RetryBudget
-from livekit.agents.llm import LLM, ChatChunk, ChoiceDelta, FallbackAdapter as LLMFallback, LLMStream
+from livekit.agents.llm import LLM, ChatChunk, ChoiceDelta, LLMStream
+from livekit.agents.llm import FallbackAdapter as LLMFallback
 from livekit.agents.stt import FallbackAdapter as STTFallback
-from livekit.agents.stt import SpeechEventType, StreamAdapter as STTStreamAdapter
+from livekit.agents.stt import SpeechEventType
+from livekit.agents.stt import StreamAdapter as STTStreamAdapter
 from livekit.agents.testing import FakeSTT, FakeTTS, FakeVAD
 from livekit.agents.tts import FallbackAdapter as TTSFallback
 from livekit.agents.tts import StreamAdapter as TTSStreamAdapter

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from livekit import rtc
 
-from livekit.agents.utils.audio import AudioByteStream, AudioConverter, merge_frames, read_wav, write_wav
+from livekit.agents.utils.audio import (
+    AudioByteStream,
+    AudioConverter,
+    merge_frames,
+    read_wav,
+    write_wav,
+)
 
 
 def _tone(rate: int, seconds: float, channels: int = 1) -> rtc.AudioFrame:

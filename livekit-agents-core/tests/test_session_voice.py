@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from voice_harness import VoiceHarness
+
 from livekit.agents import Agent, AgentSession, function_tool
 from livekit.agents.testing import (
     FakeLLM,
@@ -14,7 +16,6 @@ from livekit.agents.testing import (
     FakeTurnDetector,
     FakeVAD,
 )
-from voice_harness import VoiceHarness
 
 LONG_REPLY = (
     "Here is a long answer that keeps going for quite a while so that there is plenty of time "

@@ -149,7 +149,9 @@ class ScriptedHTTPServer:
                 Fault(status=status, retry_after=retry_after, message=message, endpoint=endpoint)
             )
 
-    def disconnect_next(self, *, after: int = 1, times: int = 1, endpoint: str | None = None) -> None:
+    def disconnect_next(
+        self, *, after: int = 1, times: int = 1, endpoint: str | None = None
+    ) -> None:
         """Send ``after`` pieces of the next streamed body, then drop the connection."""
         for _ in range(times):
             self._faults.append(Fault(disconnect_after=after, endpoint=endpoint))
@@ -244,10 +246,10 @@ class ScriptedHTTPServer:
                 if isinstance(value, str):
                     record.form[key] = value
                 else:
+                    with value.file:
+                        data = value.file.read()
                     record.files[key] = UploadedFile(
-                        filename=value.filename,
-                        content_type=value.content_type,
-                        data=value.file.read(),
+                        filename=value.filename, content_type=value.content_type, data=data
                     )
         elif request.can_read_body:
             record.body = await request.read()

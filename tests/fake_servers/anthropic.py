@@ -24,8 +24,9 @@ With ``stream: true`` the answer is SSE with ``event:`` and ``data:`` lines, as 
 ``message_stop``. Streamed pieces (for ``disconnect_next``/``stall_next``/``hold_next``) are SSE
 events. Without ``stream`` a ``message`` JSON is returned.
 
-Every request must carry ``x-api-key: <api_key>`` (else 401 ``authentication_error``) and an
-``anthropic-version`` header (a date); bodies are checked as the real API does (``model``,
+Every request must carry the key, as ``x-api-key: <api_key>`` or (newer SDKs)
+``Authorization: Bearer <api_key>`` (else 401 ``authentication_error``; ``FakeAnthropic.sent_key``
+reads it back), and an ``anthropic-version`` header (a date); bodies are checked as the real API does (``model``,
 ``max_tokens``, ``messages`` starting with a user turn, roles, each ``tool_use`` answered by a
 ``tool_result`` in the next user turn, tool schemas, ``tool_choice``): a problem is answered with
 a 400 ``invalid_request_error`` and listed in ``srv.violations``. Replies come from
@@ -49,7 +50,15 @@ __all__ = ["FakeAnthropic", "MessageReply", "ToolUseScript"]
 
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_BLOCK_TYPES = {"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"}
+_BLOCK_TYPES = {
+    "text",
+    "image",
+    "document",
+    "tool_use",
+    "tool_result",
+    "thinking",
+    "redacted_thinking",
+}
 
 
 @dataclass
@@ -115,9 +124,15 @@ class FakeAnthropic(ScriptedHTTPServer):
         input_pieces: int = 3,
     ) -> MessageReply:
         """Queue the next reply (text, tool calls given as ToolUseScript or (name, input))."""
-        calls = [c if isinstance(c, ToolUseScript) else ToolUseScript(c[0], c[1]) for c in tool_calls]
+        calls = [
+            c if isinstance(c, ToolUseScript) else ToolUseScript(c[0], c[1]) for c in tool_calls
+        ]
         reply = MessageReply(
-            text=text, tool_calls=calls, usage=usage, stop_reason=stop_reason, input_pieces=input_pieces
+            text=text,
+            tool_calls=calls,
+            usage=usage,
+            stop_reason=stop_reason,
+            input_pieces=input_pieces,
         )
         self._replies.append(reply)
         return reply
@@ -126,7 +141,9 @@ class FakeAnthropic(ScriptedHTTPServer):
         self, error_type: str = "overloaded_error", *, after: int = 0, endpoint: str | None = None
     ) -> None:
         """Answer the next stream with 200, ``after`` events, then an SSE ``error`` event."""
-        self._faults.append(Fault(stream_error=error_type, stream_error_after=after, endpoint=endpoint))
+        self._faults.append(
+            Fault(stream_error=error_type, stream_error_after=after, endpoint=endpoint)
+        )
 
     @property
     def message_requests(self) -> list[RecordedRequest]:
@@ -139,9 +156,22 @@ class FakeAnthropic(ScriptedHTTPServer):
         app.router.add_get("/v1/models", self._route(self._models))
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
+        # API keys travel as `x-api-key` (the documented header) or, from newer SDKs, as
+        # `Authorization: Bearer <key>`; both are accepted, as the real API does
         if request.headers.get("x-api-key") == self.api_key:
             return None
+        if request.headers.get("Authorization") == f"Bearer {self.api_key}":
+            return None
         return self._error_response(401, "invalid x-api-key")
+
+    @staticmethod
+    def sent_key(record: RecordedRequest) -> str | None:
+        """The API key a request carried (from ``x-api-key`` or ``Authorization: Bearer``)."""
+        key = record.headers.get("x-api-key")
+        if key:
+            return key
+        auth = record.headers.get("Authorization", "")
+        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
 
     def _error_response(
         self, status: int, message: str, *, headers: dict[str, str] | None = None
@@ -210,9 +240,16 @@ class FakeAnthropic(ScriptedHTTPServer):
         self, request: web.Request, record: RecordedRequest, fault: Fault | None
     ) -> web.StreamResponse:
         data = [
-            {"type": "model", "id": "claude-sonnet-4-20250514", "display_name": "Claude Sonnet 4", "created_at": "2025-05-14T00:00:00Z"}
+            {
+                "type": "model",
+                "id": "claude-sonnet-4-20250514",
+                "display_name": "Claude Sonnet 4",
+                "created_at": "2025-05-14T00:00:00Z",
+            }
         ]
-        return web.json_response({"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[0]["id"]})
+        return web.json_response(
+            {"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[0]["id"]}
+        )
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -291,12 +328,18 @@ def _check_body(body: Any) -> str | None:
             pending = set()
         else:
             if pending:
-                return f"messages.{i}: `tool_use` ids without `tool_result` blocks: {sorted(pending)}"
+                return (
+                    f"messages.{i}: `tool_use` ids without `tool_result` blocks: {sorted(pending)}"
+                )
             for block in blocks:
                 if block.get("type") == "tool_result":
                     return f"messages.{i}: tool_result blocks belong in user messages"
                 if block.get("type") == "tool_use":
-                    if not block.get("id") or not block.get("name") or not isinstance(block.get("input"), dict):
+                    if (
+                        not block.get("id")
+                        or not block.get("name")
+                        or not isinstance(block.get("input"), dict)
+                    ):
                         return f"messages.{i}: tool_use blocks need id, name and an object input"
                     pending.add(block["id"])
     system = body.get("system")
@@ -347,7 +390,9 @@ def _split(text: str, pieces: int) -> list[str]:
 def _usage(body: dict[str, Any], reply: MessageReply) -> dict[str, int]:
     usage = dict(reply.usage or {})
     if "input_tokens" not in usage:
-        words = len(json.dumps(body.get("messages", [])).split()) + len(str(body.get("system", "")).split())
+        words = len(json.dumps(body.get("messages", [])).split()) + len(
+            str(body.get("system", "")).split()
+        )
         usage["input_tokens"] = words
     if "output_tokens" not in usage:
         usage["output_tokens"] = len(_text_pieces(reply.text)) + 10 * len(reply.tool_calls)
@@ -360,7 +405,9 @@ def _stop_reason(reply: MessageReply) -> str:
     return reply.stop_reason or ("tool_use" if reply.tool_calls else "end_turn")
 
 
-def _stream_events(message_id: str, body: dict[str, Any], reply: MessageReply) -> list[tuple[str, dict[str, Any]]]:
+def _stream_events(
+    message_id: str, body: dict[str, Any], reply: MessageReply
+) -> list[tuple[str, dict[str, Any]]]:
     usage = _usage(body, reply)
     start_usage = {
         "input_tokens": usage["input_tokens"],
@@ -391,11 +438,25 @@ def _stream_events(message_id: str, body: dict[str, Any], reply: MessageReply) -
     pieces = _text_pieces(reply.text)
     if pieces:
         events.append(
-            ("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
+            (
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": index,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
         )
         for piece in pieces:
             events.append(
-                ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}})
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                )
             )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
         index += 1
@@ -406,7 +467,12 @@ def _stream_events(message_id: str, body: dict[str, Any], reply: MessageReply) -
                 {
                     "type": "content_block_start",
                     "index": index,
-                    "content_block": {"type": "tool_use", "id": call.id, "name": call.name, "input": {}},
+                    "content_block": {
+                        "type": "tool_use",
+                        "id": call.id,
+                        "name": call.name,
+                        "input": {},
+                    },
                 },
             )
         )
@@ -414,7 +480,11 @@ def _stream_events(message_id: str, body: dict[str, Any], reply: MessageReply) -
             events.append(
                 (
                     "content_block_delta",
-                    {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": fragment}},
+                    {
+                        "type": "content_block_delta",
+                        "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": fragment},
+                    },
                 )
             )
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
@@ -438,7 +508,14 @@ def _message_json(message_id: str, body: dict[str, Any], reply: MessageReply) ->
     if reply.text:
         content.append({"type": "text", "text": reply.text})
     for call in reply.tool_calls:
-        content.append({"type": "tool_use", "id": call.id, "name": call.name, "input": json.loads(call.input_json() or "{}")})
+        content.append(
+            {
+                "type": "tool_use",
+                "id": call.id,
+                "name": call.name,
+                "input": json.loads(call.input_json() or "{}"),
+            }
+        )
     return {
         "id": message_id,
         "type": "message",

@@ -98,6 +98,7 @@ class FakeElevenLabs:
         self.violations: list[str] = []
         self._faults: list[_Fault] = []
         self._closing = asyncio.Event()
+        self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port = 0
 
@@ -132,6 +133,16 @@ class FakeElevenLabs:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    async def wait_requests(self, n: int, timeout: float = 5.0) -> None:
+        """Wait until ``n`` requests in total have arrived (e.g. a client's reconnection)."""
+
+        async def wait() -> None:
+            while len(self.received) < n:
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
     # -- faults ------------------------------------------------------------------------------
 
     def fail_next(self, status: int, *, retry_after: float | None = None, times: int = 1) -> None:
@@ -157,6 +168,7 @@ class FakeElevenLabs:
             headers=headers,
         )
         self.received.append(rec)
+        self._arrived.set()
         return rec
 
     def _violation(self, message: str) -> str:

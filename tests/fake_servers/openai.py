@@ -140,7 +140,9 @@ class FakeOpenAI(ScriptedHTTPServer):
         interleave: bool = False,
     ) -> ChatReply:
         """Queue the next chat reply (text, tool calls given as ToolCallScript or (name, args))."""
-        calls = [c if isinstance(c, ToolCallScript) else ToolCallScript(c[0], c[1]) for c in tool_calls]
+        calls = [
+            c if isinstance(c, ToolCallScript) else ToolCallScript(c[0], c[1]) for c in tool_calls
+        ]
         reply = ChatReply(
             text=text,
             tool_calls=calls,
@@ -184,7 +186,9 @@ class FakeOpenAI(ScriptedHTTPServer):
 
     def _auth_error(self, request: web.Request) -> web.Response | None:
         auth = request.headers.get("Authorization", "")
-        if auth == f"Bearer {self.api_key}" or (self.api_key is None and auth.startswith("Bearer ")):
+        if auth == f"Bearer {self.api_key}" or (
+            self.api_key is None and auth.startswith("Bearer ")
+        ):
             return None
         if not auth.startswith("Bearer "):
             message = "You didn't provide an API key in the Authorization header (Bearer)."
@@ -280,7 +284,9 @@ class FakeOpenAI(ScriptedHTTPServer):
         except ValueError as e:
             return self._violation(f"transcriptions: the file is not a 16-bit PCM WAV: {e}")
         record.extra["audio"] = audio
-        text, detected = self._transcripts.pop(0) if self._transcripts else (self.default_transcript, None)
+        text, detected = (
+            self._transcripts.pop(0) if self._transcripts else (self.default_transcript, None)
+        )
         duration = audio["duration"]
         payload: Any
         if fmt == "text":
@@ -288,7 +294,8 @@ class FakeOpenAI(ScriptedHTTPServer):
         if fmt == "verbose_json":
             payload = {
                 "task": "transcribe",
-                "language": detected or {"en": "english", "fr": "french"}.get(language or "en", language),
+                "language": detected
+                or {"en": "english", "fr": "french"}.get(language or "en", language),
                 "duration": duration,
                 "text": text,
                 "segments": [],
@@ -328,11 +335,16 @@ class FakeOpenAI(ScriptedHTTPServer):
         if body.get("stream_format") == "sse":
             events = [
                 b"data: "
-                + json.dumps({"type": "speech.audio.delta", "audio": base64.b64encode(piece).decode()}).encode()
+                + json.dumps(
+                    {"type": "speech.audio.delta", "audio": base64.b64encode(piece).decode()}
+                ).encode()
                 + b"\n\n"
                 for piece in _split_bytes(pcm, self.speech_chunk_bytes)
             ]
-            done = {"type": "speech.audio.done", "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}}
+            done = {
+                "type": "speech.audio.done",
+                "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+            }
             events.append(b"data: " + json.dumps(done).encode() + b"\n\n")
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             return await self._write_pieces(request, response, events, fault)
@@ -342,7 +354,9 @@ class FakeOpenAI(ScriptedHTTPServer):
             data, ctype = _encode_wav(pcm, SPEECH_SAMPLE_RATE), "audio/wav"
         else:
             # the fake cannot encode compressed formats: say so (this is not a client error)
-            return self._error_response(400, f"the fake server only produces pcm and wav, not {fmt}")
+            return self._error_response(
+                400, f"the fake server only produces pcm and wav, not {fmt}"
+            )
         response = web.StreamResponse(
             headers={"Content-Type": ctype, "x-request-id": self._new_id("req_")}
         )
@@ -356,7 +370,14 @@ class FakeOpenAI(ScriptedHTTPServer):
     async def _models(
         self, request: web.Request, record: RecordedRequest, fault: Fault | None
     ) -> web.StreamResponse:
-        models = ["gpt-4o", "gpt-4o-mini", "whisper-1", "gpt-4o-mini-transcribe", "tts-1", "gpt-4o-mini-tts"]
+        models = [
+            "gpt-4o",
+            "gpt-4o-mini",
+            "whisper-1",
+            "gpt-4o-mini-transcribe",
+            "tts-1",
+            "gpt-4o-mini-tts",
+        ]
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "system"} for m in models]
         return web.json_response({"object": "list", "data": data})
 
@@ -421,15 +442,23 @@ def _check_chat_body(body: Any) -> str | None:
             if not _TOOL_NAME.match(str(fn.get("name", ""))):
                 return f"chat: invalid tool name {fn.get('name')!r}"
             params = fn.get("parameters")
-            if params is not None and (not isinstance(params, dict) or params.get("type") != "object"):
-                return f"chat: tool {fn['name']!r}: parameters must be a JSON schema of type 'object'"
+            if params is not None and (
+                not isinstance(params, dict) or params.get("type") != "object"
+            ):
+                return (
+                    f"chat: tool {fn['name']!r}: parameters must be a JSON schema of type 'object'"
+                )
     for key in ("tool_choice", "parallel_tool_calls"):
         if key in body and not tools:
             return f"chat: {key!r} is only allowed when 'tools' are specified"
     choice = body.get("tool_choice")
     if choice is not None and not (
         choice in ("auto", "required", "none")
-        or (isinstance(choice, dict) and choice.get("type") == "function" and (choice.get("function") or {}).get("name"))
+        or (
+            isinstance(choice, dict)
+            and choice.get("type") == "function"
+            and (choice.get("function") or {}).get("name")
+        )
     ):
         return f"chat: invalid tool_choice {choice!r}"
     if "stream_options" in body and not body.get("stream"):
@@ -459,7 +488,10 @@ def _estimate_usage(body: dict[str, Any], reply: ChatReply) -> dict[str, Any]:
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
-        "prompt_tokens_details": {"cached_tokens": usage.get("cached_tokens", 0), "audio_tokens": 0},
+        "prompt_tokens_details": {
+            "cached_tokens": usage.get("cached_tokens", 0),
+            "audio_tokens": 0,
+        },
         "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
     }
 
@@ -541,7 +573,11 @@ def _completion_json(completion_id: str, body: dict[str, Any], reply: ChatReply)
     message: dict[str, Any] = {"role": "assistant", "content": reply.text or None, "refusal": None}
     if reply.tool_calls:
         message["tool_calls"] = [
-            {"id": cid, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json()}}
+            {
+                "id": cid,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments_json()},
+            }
             for c, cid in zip(reply.tool_calls, _call_ids(reply), strict=True)
         ]
     return {
@@ -554,7 +590,8 @@ def _completion_json(completion_id: str, body: dict[str, Any], reply: ChatReply)
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop"),
+                "finish_reason": reply.finish_reason
+                or ("tool_calls" if reply.tool_calls else "stop"),
             }
         ],
         "usage": _estimate_usage(body, reply),

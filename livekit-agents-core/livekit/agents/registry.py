@@ -20,14 +20,16 @@ from a string, and fails with an error that says what to do.
 from __future__ import annotations
 
 import functools
-import importlib.metadata as importlib_metadata
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args
 
 from .version import PLUGIN_API_VERSION
 from .version import __version__ as _core_version
+
+if TYPE_CHECKING:
+    import importlib.metadata as importlib_metadata
 
 __all__ = [
     "KINDS",
@@ -265,8 +267,10 @@ def group_for(kind: str) -> str:
     return _GROUP_PREFIX + kind
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _installed(kind: str) -> dict[str, InstalledProvider]:
+    import importlib.metadata as importlib_metadata
+
     found: dict[str, InstalledProvider] = {}
     for ep in importlib_metadata.entry_points(group=group_for(kind)):
         dist = getattr(ep, "dist", None)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, Union
-
-from typing_extensions import TypeAlias, TypeGuard
+from typing import Any, Literal, TypeAlias, TypeGuard, TypeVar, Union
 
 __all__ = [
     "DEFAULT_API_CONNECT_OPTIONS",

@@ -29,7 +29,7 @@ FAST = APIConnectOptions(max_retry=2, retry_interval=0.01, timeout=5.0)
 
 
 def _llm(srv: FakeAnthropic, **kwargs: Any) -> anthropic.LLM:
-    kwargs.setdefault("model", "claude-3-5-haiku")
+    kwargs.setdefault("model", "claude-haiku-4-5")
     return anthropic.LLM(base_url=srv.base_url, api_key=srv.api_key, **kwargs)
 
 
@@ -82,11 +82,10 @@ async def test_request_is_what_the_api_expects(srv: FakeAnthropic) -> None:
     response = await llm.chat(chat_ctx=_ctx("Hi"), conn_options=FAST).collect()
     assert response.text == srv.default_reply
     req = srv.message_requests[-1]
-    assert req.headers["x-api-key"] == srv.api_key
+    assert FakeAnthropic.sent_key(req) == srv.api_key
     assert req.headers["anthropic-version"]
-    assert "authorization" not in req.headers
     body = req.json
-    assert body["model"] == "claude-3-5-haiku-20241022"  # the short name was expanded
+    assert body["model"] == "claude-haiku-4-5-20251001"  # the short name was expanded
     assert body["max_tokens"] == 300
     assert body["stream"] is True
     assert body["system"] == [{"type": "text", "text": "You are terse."}]
@@ -129,7 +128,9 @@ async def test_tool_use_input_is_accumulated(srv: FakeAnthropic) -> None:
         input_pieces=6,
     )
     llm = _llm(srv)
-    response = await llm.chat(chat_ctx=_ctx("Weather?"), tools=[get_weather], conn_options=FAST).collect()
+    response = await llm.chat(
+        chat_ctx=_ctx("Weather?"), tools=[get_weather], conn_options=FAST
+    ).collect()
     assert response.text == "Let me check."
     assert len(response.tool_calls) == 1
     call = response.tool_calls[0]
@@ -148,11 +149,18 @@ async def test_tool_use_input_is_accumulated(srv: FakeAnthropic) -> None:
 
 
 async def test_parallel_tool_uses(srv: FakeAnthropic) -> None:
-    srv.script_message(tool_calls=[("get_weather", {"city": "Paris"}), ("get_time", {"timezone": "CET"})])
+    srv.script_message(
+        tool_calls=[("get_weather", {"city": "Paris"}), ("get_time", {"timezone": "CET"})]
+    )
     llm = _llm(srv)
-    response = await llm.chat(chat_ctx=_ctx(), tools=[get_weather, get_time], conn_options=FAST).collect()
+    response = await llm.chat(
+        chat_ctx=_ctx(), tools=[get_weather, get_time], conn_options=FAST
+    ).collect()
     assert [c.name for c in response.tool_calls] == ["get_weather", "get_time"]
-    assert [json.loads(c.arguments) for c in response.tool_calls] == [{"city": "Paris"}, {"timezone": "CET"}]
+    assert [json.loads(c.arguments) for c in response.tool_calls] == [
+        {"city": "Paris"},
+        {"timezone": "CET"},
+    ]
     await llm.aclose()
 
 
@@ -162,18 +170,26 @@ async def test_parallel_tool_uses(srv: FakeAnthropic) -> None:
         ("auto", False, {"type": "auto", "disable_parallel_tool_use": True}),
         ("required", None, {"type": "any"}),
         ("none", None, {"type": "none"}),
-        ({"type": "function", "function": {"name": "get_time"}}, None, {"type": "tool", "name": "get_time"}),
+        (
+            {"type": "function", "function": {"name": "get_time"}},
+            None,
+            {"type": "tool", "name": "get_time"},
+        ),
         (None, None, None),
     ],
 )
-async def test_tool_choice_mapping(srv: FakeAnthropic, choice: Any, parallel: Any, expected: Any) -> None:
+async def test_tool_choice_mapping(
+    srv: FakeAnthropic, choice: Any, parallel: Any, expected: Any
+) -> None:
     llm = _llm(srv)
     kwargs: dict[str, Any] = {}
     if choice is not None:
         kwargs["tool_choice"] = choice
     if parallel is not None:
         kwargs["parallel_tool_calls"] = parallel
-    await llm.chat(chat_ctx=_ctx(), tools=[get_weather, get_time], conn_options=FAST, **kwargs).collect()
+    await llm.chat(
+        chat_ctx=_ctx(), tools=[get_weather, get_time], conn_options=FAST, **kwargs
+    ).collect()
     assert srv.message_requests[-1].json.get("tool_choice") == expected
     srv.assert_no_violations()
     await llm.aclose()
@@ -182,13 +198,17 @@ async def test_tool_choice_mapping(srv: FakeAnthropic, choice: Any, parallel: An
 async def test_tool_results_go_back_as_tool_result_blocks(srv: FakeAnthropic) -> None:
     ctx = _ctx("Weather in Paris?")
     ctx.insert(FunctionCall(call_id="toolu_9", name="get_weather", arguments='{"city": "Paris"}'))
-    ctx.insert(FunctionCallOutput(call_id="toolu_9", name="get_weather", output="Sunny", is_error=False))
+    ctx.insert(
+        FunctionCallOutput(call_id="toolu_9", name="get_weather", output="Sunny", is_error=False)
+    )
     llm = _llm(srv)
     await llm.chat(chat_ctx=ctx, tools=[get_weather], conn_options=FAST).collect()
     messages = srv.message_requests[-1].json["messages"]
     assert messages[-2] == {
         "role": "assistant",
-        "content": [{"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {"city": "Paris"}}],
+        "content": [
+            {"type": "tool_use", "id": "toolu_9", "name": "get_weather", "input": {"city": "Paris"}}
+        ],
     }
     assert messages[-1]["content"] == [
         {"type": "tool_result", "tool_use_id": "toolu_9", "content": "Sunny", "is_error": False}
@@ -215,12 +235,17 @@ async def test_thinking_passage_is_not_spoken(srv: FakeAnthropic) -> None:
     await llm.aclose()
 
 
-async def test_no_prefill_models_get_a_user_turn_last(srv: FakeAnthropic) -> None:
+@pytest.mark.parametrize(
+    ("model", "last_role"), [("claude-sonnet-4-6", "user"), ("claude-haiku-4-5", "assistant")]
+)
+async def test_prefill_only_for_models_that_support_it(
+    srv: FakeAnthropic, model: str, last_role: str
+) -> None:
     ctx = _ctx()
     ctx.add_message(role="assistant", content="Hello! How can I help?")
-    llm = _llm(srv, model="claude-sonnet-4-6")
+    llm = _llm(srv, model=model)
     await llm.chat(chat_ctx=ctx, conn_options=FAST).collect()
-    assert srv.message_requests[-1].json["messages"][-1]["role"] == "user"
+    assert srv.message_requests[-1].json["messages"][-1]["role"] == last_role
     await llm.aclose()
 
 
@@ -243,7 +268,9 @@ async def test_401_is_not_retried_and_does_not_leak_the_key(srv: FakeAnthropic) 
     await llm.aclose()
 
 
-async def test_429_is_retried_honouring_retry_after(srv: FakeAnthropic, retry_sleeps: list[float]) -> None:
+async def test_429_is_retried_honouring_retry_after(
+    srv: FakeAnthropic, retry_sleeps: list[float]
+) -> None:
     srv.fail_next(429, retry_after=2)
     srv.script_message("Recovered.")
     llm = _llm(srv)
@@ -278,6 +305,7 @@ async def test_server_errors_are_retried_then_succeed(srv: FakeAnthropic, status
 
 async def test_overloaded_error_event_before_output_is_retried(srv: FakeAnthropic) -> None:
     srv.error_event_next("overloaded_error", after=2)  # after message_start and ping
+    srv.script_message("Never sent.")  # consumed by the failed attempt
     srv.script_message("Fine now.")
     llm = _llm(srv)
     errors: list[LLMError] = []
@@ -318,7 +346,9 @@ async def test_stall_times_out(srv: FakeAnthropic) -> None:
     srv.stall_next(after=3)
     llm = _llm(srv)
     with pytest.raises(APITimeoutError):
-        await llm.chat(chat_ctx=_ctx(), conn_options=APIConnectOptions(max_retry=0, timeout=0.3)).collect()
+        await llm.chat(
+            chat_ctx=_ctx(), conn_options=APIConnectOptions(max_retry=0, timeout=0.3)
+        ).collect()
     await llm.aclose()
 
 
@@ -340,19 +370,28 @@ def test_bad_options_are_rejected() -> None:
 
 
 def test_model_names() -> None:
-    assert anthropic.LLM(api_key="k", model="claude-3-5-sonnet").model == "claude-3-5-sonnet-20241022"
-    assert anthropic.LLM(api_key="k", model="claude-3-7-sonnet").model == "claude-3-7-sonnet-20250219"
+    assert (
+        anthropic.LLM(api_key="k", model="claude-3-5-sonnet").model == "claude-3-5-sonnet-20241022"
+    )
+    assert (
+        anthropic.LLM(api_key="k", model="claude-3-7-sonnet").model == "claude-3-7-sonnet-20250219"
+    )
     assert anthropic.LLM(api_key="k", model="claude-sonnet-4").model == "claude-sonnet-4-20250514"
     assert anthropic.LLM(api_key="k", model="claude-opus-4").model == "claude-opus-4-20250514"
     full = "claude-3-5-sonnet-20240620"
     assert anthropic.LLM(api_key="k", model=full).model == full
-    assert anthropic.LLM(api_key="k", model="claude-3-5-sonnet-latest").model == "claude-3-5-sonnet-latest"
+    assert (
+        anthropic.LLM(api_key="k", model="claude-3-5-sonnet-latest").model
+        == "claude-3-5-sonnet-latest"
+    )
 
 
 async def test_resolve_by_string(srv: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
     from livekit.agents import registry
 
-    llm = registry.resolve("llm", "anthropic/claude-3-5-sonnet", api_key=srv.api_key, base_url=srv.base_url)
+    llm = registry.resolve(
+        "llm", "anthropic/claude-3-5-sonnet", api_key=srv.api_key, base_url=srv.base_url
+    )
     assert isinstance(llm, anthropic.LLM)
     assert llm.model == "claude-3-5-sonnet-20241022" and llm.provider == "anthropic"
     await llm.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
@@ -361,9 +400,9 @@ async def test_resolve_by_string(srv: FakeAnthropic, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", srv.api_key or "")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", srv.base_url)
-    from_env = registry.resolve("llm", "anthropic/claude-sonnet-4")
+    from_env = registry.resolve("llm", "anthropic/claude-sonnet-4-6")
     await from_env.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
-    assert srv.message_requests[-1].json["model"] == "claude-sonnet-4-20250514"
+    assert srv.message_requests[-1].json["model"] == "claude-sonnet-4-6"
     await from_env.aclose()
 
 
@@ -399,7 +438,9 @@ async def test_session_turn_with_a_tool_call(srv: FakeAnthropic) -> None:
         result.expect.next_event().is_message(role="assistant")
         result.expect.no_more_events()
     first, second = srv.message_requests
-    assert first.json["system"] == [{"type": "text", "text": "You are a helpful weather assistant."}]
+    assert first.json["system"] == [
+        {"type": "text", "text": "You are a helpful weather assistant."}
+    ]
     assert second.json["messages"][-1]["content"][0]["type"] == "tool_result"
     srv.assert_no_violations()
     await llm.aclose()

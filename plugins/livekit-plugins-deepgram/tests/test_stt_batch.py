@@ -164,3 +164,15 @@ def test_resolve_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert registry.resolve("stt", "deepgram/nova-3:multi").options.language == "multi"
     factory = next(p for p in registry.available_providers("stt") if p.name == "deepgram").load()
     assert factory.extra == "deepgram" and "nova-3" in factory.models
+
+
+async def test_base_url_from_the_environment(
+    dg: FakeDeepgram, make_tone: Tone, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``AgentSession(stt="deepgram/nova-3")`` needs to reach a self-hosted server."""
+    monkeypatch.setenv("DEEPGRAM_API_KEY", dg.api_key)
+    monkeypatch.setenv("DEEPGRAM_BASE_URL", dg.base_url)
+    stt = registry.resolve("stt", "deepgram/nova-3")
+    dg.script("from the environment")
+    event = await stt.recognize(make_tone(0.2))
+    assert event.alternatives[0].text == "from the environment"

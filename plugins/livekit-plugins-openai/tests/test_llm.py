@@ -98,7 +98,9 @@ async def test_request_is_what_the_api_expects(srv: FakeOpenAI) -> None:
 
 
 async def test_usage_is_reported_with_cached_tokens(srv: FakeOpenAI) -> None:
-    srv.script_chat("Done.", usage={"prompt_tokens": 120, "completion_tokens": 7, "cached_tokens": 64})
+    srv.script_chat(
+        "Done.", usage={"prompt_tokens": 120, "completion_tokens": 7, "cached_tokens": 64}
+    )
     llm = _llm(srv)
     metrics: list[LLMMetrics] = []
     llm.on("metrics_collected", metrics.append)
@@ -120,7 +122,9 @@ async def test_tool_call_with_arguments_split_across_deltas(srv: FakeOpenAI) -> 
     )
     llm = _llm(srv)
     chunks: list[ChatChunk] = []
-    async with llm.chat(chat_ctx=_ctx("Weather?"), tools=[get_weather], conn_options=FAST) as stream:
+    async with llm.chat(
+        chat_ctx=_ctx("Weather?"), tools=[get_weather], conn_options=FAST
+    ) as stream:
         chunks = [c async for c in stream]
     calls = [tc for c in chunks if c.delta for tc in c.delta.tool_calls]
     assert len(calls) == 1
@@ -145,7 +149,9 @@ async def test_tool_call_with_arguments_split_across_deltas(srv: FakeOpenAI) -> 
 
 
 @pytest.mark.parametrize("interleave", [False, True])
-async def test_parallel_tool_calls_are_accumulated_by_index(srv: FakeOpenAI, interleave: bool) -> None:
+async def test_parallel_tool_calls_are_accumulated_by_index(
+    srv: FakeOpenAI, interleave: bool
+) -> None:
     srv.script_chat(
         "Let me check.",
         tool_calls=[("get_weather", {"city": "Paris"}), ("get_time", {"timezone": "Europe/Paris"})],
@@ -184,7 +190,10 @@ async def test_tool_choice_and_raw_schema_tools(srv: FakeOpenAI) -> None:
     llm = _llm(srv)
     named = {"type": "function", "function": {"name": "lookup_order"}}
     response = await llm.chat(
-        chat_ctx=_ctx(), tools=[lookup_order], tool_choice=named, parallel_tool_calls=False,  # type: ignore[arg-type]
+        chat_ctx=_ctx(),
+        tools=[lookup_order],
+        tool_choice=named,
+        parallel_tool_calls=False,  # type: ignore[arg-type]
         conn_options=FAST,
     ).collect()
     assert response.tool_calls[0].name == "lookup_order"
@@ -203,7 +212,9 @@ async def test_tool_choice_and_raw_schema_tools(srv: FakeOpenAI) -> None:
 async def test_tool_results_are_sent_back_in_order(srv: FakeOpenAI) -> None:
     ctx = _ctx("Weather in Paris?")
     ctx.insert(FunctionCall(call_id="call_1", name="get_weather", arguments='{"city": "Paris"}'))
-    ctx.insert(FunctionCallOutput(call_id="call_1", name="get_weather", output="Sunny", is_error=False))
+    ctx.insert(
+        FunctionCallOutput(call_id="call_1", name="get_weather", output="Sunny", is_error=False)
+    )
     llm = _llm(srv)
     await llm.chat(chat_ctx=ctx, tools=[get_weather], conn_options=FAST).collect()
     messages = srv.chat_requests[-1].json["messages"]
@@ -243,7 +254,9 @@ async def test_401_is_not_retried_and_does_not_leak_the_key(srv: FakeOpenAI) -> 
     await llm.aclose()
 
 
-async def test_429_is_retried_honouring_retry_after(srv: FakeOpenAI, retry_sleeps: list[float]) -> None:
+async def test_429_is_retried_honouring_retry_after(
+    srv: FakeOpenAI, retry_sleeps: list[float]
+) -> None:
     srv.fail_next(429, retry_after=1)
     srv.script_chat("Recovered.")
     llm = _llm(srv)
@@ -284,7 +297,8 @@ async def test_500_gives_up_after_max_retry(srv: FakeOpenAI) -> None:
     llm = _llm(srv)
     with pytest.raises(APIStatusError) as info:
         await llm.chat(
-            chat_ctx=_ctx(), conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=5)
+            chat_ctx=_ctx(),
+            conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=5),
         ).collect()
     assert info.value.status_code == 500 and info.value.retryable
     assert len(srv.chat_requests) == 2
@@ -331,14 +345,17 @@ async def test_stall_before_output_is_retried(srv: FakeOpenAI) -> None:
     srv.script_chat("Awake now.")
     llm = _llm(srv)
     response = await llm.chat(
-        chat_ctx=_ctx(), conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=0.3)
+        chat_ctx=_ctx(),
+        conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=0.3),
     ).collect()
     assert response.text == "Awake now."
     await llm.aclose()
 
 
 async def test_unknown_model_is_a_clear_non_retryable_error(srv: FakeOpenAI) -> None:
-    srv.fail_next(404, message="The model `gpt-nope` does not exist or you do not have access to it.")
+    srv.fail_next(
+        404, message="The model `gpt-nope` does not exist or you do not have access to it."
+    )
     llm = _llm(srv)
     with pytest.raises(APIStatusError) as info:
         await llm.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
@@ -404,7 +421,9 @@ async def test_ollama_tag_is_joined_back(srv: FakeOpenAI) -> None:
     await llm.aclose()
 
 
-async def test_env_vars_are_honoured_for_strings(srv: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_env_vars_are_honoured_for_strings(
+    srv: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from livekit.agents import registry
 
     monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)

@@ -45,7 +45,10 @@ async def test_turn_with_a_tool_call(srv: FakeOpenAI) -> None:
 
     assert agent.looked_up == ["Paris"]
     first, second = srv.chat_requests
-    assert first.json["messages"][0] == {"role": "system", "content": "You are a helpful weather assistant."}
+    assert first.json["messages"][0] == {
+        "role": "system",
+        "content": "You are a helpful weather assistant.",
+    }
     assert first.json["messages"][-1] == {"role": "user", "content": "What's the weather in Paris?"}
     tool = first.json["tools"][0]["function"]
     assert tool["name"] == "get_weather"

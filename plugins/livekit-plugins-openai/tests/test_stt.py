@@ -29,12 +29,15 @@ def _stt(srv: FakeOpenAI, **kwargs: Any) -> openai.STT:
     return openai.STT(base_url=srv.base_url, api_key=srv.api_key, **kwargs)
 
 
-def _frames(seconds: float, *, rate: int = 16000, tone: bool = True, frame_ms: int = 20) -> list[rtc.AudioFrame]:
+def _frames(
+    seconds: float, *, rate: int = 16000, tone: bool = True, frame_ms: int = 20
+) -> list[rtc.AudioFrame]:
     n = rate * frame_ms // 1000
     frames = []
     for k in range(int(seconds * 1000 / frame_ms)):
         samples = [
-            int(6000 * math.sin(2 * math.pi * 300 * (k * n + i) / rate)) if tone else 0 for i in range(n)
+            int(6000 * math.sin(2 * math.pi * 300 * (k * n + i) / rate)) if tone else 0
+            for i in range(n)
         ]
         frames.append(rtc.AudioFrame(struct.pack(f"<{n}h", *samples), rate, 1, n))
     return frames
@@ -133,7 +136,9 @@ async def test_401_is_not_retried(srv: FakeOpenAI) -> None:
     with pytest.raises(APIStatusError) as info:
         await stt.recognize(_frames(0.2), conn_options=FAST)
     assert info.value.status_code == 401 and not info.value.retryable
-    assert "rejected the API key" in str(info.value) and "sk-rejected-key-999" not in str(info.value)
+    assert "rejected the API key" in str(info.value) and "sk-rejected-key-999" not in str(
+        info.value
+    )
     assert len(srv.transcription_requests) == 1
     await stt.aclose()
 
@@ -155,7 +160,8 @@ async def test_dropped_connection_is_retried_then_reported(srv: FakeOpenAI) -> N
     stt = _stt(srv)
     with pytest.raises(APIConnectionError):
         await stt.recognize(
-            _frames(0.2), conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=5)
+            _frames(0.2),
+            conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=5),
         )
     assert len(srv.transcription_requests) == 2
     await stt.aclose()

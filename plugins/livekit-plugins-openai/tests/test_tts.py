@@ -76,7 +76,9 @@ async def test_odd_sized_chunks_are_reassembled() -> None:
 
 
 async def test_instructions_and_metrics(srv: FakeOpenAI) -> None:
-    tts = _tts(srv, model="gpt-4o-mini-tts", voice="coral", speed=1.25, instructions="Speak warmly.")
+    tts = _tts(
+        srv, model="gpt-4o-mini-tts", voice="coral", speed=1.25, instructions="Speak warmly."
+    )
     metrics: list[TTSMetrics] = []
     tts.on("metrics_collected", metrics.append)
     frame = await tts.synthesize("Welcome back!", conn_options=FAST).collect()
@@ -106,7 +108,9 @@ async def test_blank_text_makes_no_request(srv: FakeOpenAI) -> None:
 async def test_resolve_by_string_voice_variant(srv: FakeOpenAI) -> None:
     from livekit.agents import registry
 
-    tts = registry.resolve("tts", "openai/tts-1-hd:shimmer", api_key=srv.api_key, base_url=srv.base_url)
+    tts = registry.resolve(
+        "tts", "openai/tts-1-hd:shimmer", api_key=srv.api_key, base_url=srv.base_url
+    )
     assert isinstance(tts, openai.TTS)
     assert (tts.model, tts.voice, tts.sample_rate) == ("tts-1-hd", "shimmer", 24000)
     assert tts.capabilities.streaming is False
@@ -168,7 +172,9 @@ async def test_stall_times_out(srv: FakeOpenAI) -> None:
     srv.stall_next(after=1, endpoint="audio/speech")
     tts = _tts(srv)
     with pytest.raises(APITimeoutError):
-        await tts.synthesize("Stuck.", conn_options=APIConnectOptions(max_retry=0, timeout=0.3)).collect()
+        await tts.synthesize(
+            "Stuck.", conn_options=APIConnectOptions(max_retry=0, timeout=0.3)
+        ).collect()
     await tts.aclose()
 
 
@@ -218,10 +224,17 @@ async def test_sse_audio_events_are_decoded() -> None:
     from livekit.plugins.openai.tts import _push_sse
 
     pcm = _pcm(4000)
-    events = b"".join(
-        b"data: " + json.dumps({"type": "speech.audio.delta", "audio": base64.b64encode(part).decode()}).encode() + b"\n\n"
-        for part in (pcm[:3000], pcm[3000:])
-    ) + b'data: {"type": "speech.audio.done"}\n\n'
+    events = (
+        b"".join(
+            b"data: "
+            + json.dumps(
+                {"type": "speech.audio.delta", "audio": base64.b64encode(part).decode()}
+            ).encode()
+            + b"\n\n"
+            for part in (pcm[:3000], pcm[3000:])
+        )
+        + b'data: {"type": "speech.audio.done"}\n\n'
+    )
     emitter, out = _emitter()
     await _push_sse(_chunks(events[:17], events[17:100], events[100:]), emitter)
     assert _drain(emitter, out) == pcm

@@ -25,7 +25,8 @@ class Progress:
         self.plugin = plugin
         self._rich: Any = None
         if sys.stdout.isatty():
-            from rich.progress import BarColumn, DownloadColumn, Progress as RichProgress, TextColumn
+            from rich.progress import BarColumn, DownloadColumn, TextColumn
+            from rich.progress import Progress as RichProgress
 
             self._rich = RichProgress(TextColumn("{task.description}"), BarColumn(), DownloadColumn())
 

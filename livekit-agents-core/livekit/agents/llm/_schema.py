@@ -68,7 +68,7 @@ def _type_hints(func: Callable[..., Any], sig: inspect.Signature) -> dict[str, A
             continue
         if isinstance(ann, str):
             try:
-                ann = eval(ann, getattr(func, "__globals__", {}), localns)  # noqa: S307
+                ann = eval(ann, getattr(func, "__globals__", {}), localns)
             except Exception as e:
                 if _RUN_CONTEXT_TEXT.match(ann.replace(" ", "")):
                     ann = RunContext

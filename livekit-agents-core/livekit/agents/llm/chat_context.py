@@ -7,9 +7,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Union
-
-from typing_extensions import TypeAlias
+from typing import Any, Literal, TypeAlias, Union
 
 from ..utils.misc import shortuuid
 
@@ -286,19 +284,7 @@ class ChatContext:
         """Same items by id and content, ignoring timestamps."""
         if len(self._items) != len(other._items):
             return False
-        for a, b in zip(self._items, other._items):
-            if a.id != b.id or type(a) is not type(b):
-                return False
-            if isinstance(a, ChatMessage) and isinstance(b, ChatMessage):
-                if a.role != b.role or a.content != b.content:
-                    return False
-            elif isinstance(a, FunctionCall) and isinstance(b, FunctionCall):
-                if (a.name, a.arguments, a.call_id) != (b.name, b.arguments, b.call_id):
-                    return False
-            elif isinstance(a, FunctionCallOutput) and isinstance(b, FunctionCallOutput):
-                if (a.output, a.is_error, a.call_id) != (b.output, b.is_error, b.call_id):
-                    return False
-        return True
+        return all(_same_item(a, b) for a, b in zip(self._items, other._items, strict=True))
 
     def to_dict(
         self,
@@ -364,6 +350,21 @@ class ChatContext:
             elif isinstance(item, AgentHandoff):
                 lines.append(f"  handoff: {item.old_agent_id} -> {item.new_agent_id}")
         return "\n".join(lines) if lines else "  (empty conversation)"
+
+
+def _item_key(item: ChatItem) -> tuple[object, ...]:
+    """What makes two items equivalent (ids and content, not timestamps)."""
+    if isinstance(item, ChatMessage):
+        return (item.role, item.content)
+    if isinstance(item, FunctionCall):
+        return (item.name, item.arguments, item.call_id)
+    if isinstance(item, FunctionCallOutput):
+        return (item.output, item.is_error, item.call_id)
+    return (item.new_agent_id, item.old_agent_id)
+
+
+def _same_item(a: ChatItem, b: ChatItem) -> bool:
+    return a.id == b.id and type(a) is type(b) and _item_key(a) == _item_key(b)
 
 
 def _short(text: str, limit: int = 200) -> str:

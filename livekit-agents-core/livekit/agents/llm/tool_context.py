@@ -6,9 +6,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, overload
-
-from typing_extensions import TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypedDict, TypeVar, Union, overload
 
 if TYPE_CHECKING:
     from ._schema import _ToolSignature

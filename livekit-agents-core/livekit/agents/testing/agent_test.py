@@ -126,7 +126,7 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
                 out.append((ev.item.name, args if isinstance(args, dict) else {}))
         return out
 
-    def assertToolCalled(self, name: str, **expected_args: Any) -> None:  # noqa: N802
+    def assertToolCalled(self, name: str, **expected_args: Any) -> None:
         """The last turn called ``name`` (with at least these argument values)."""
         calls = self._calls()
         for called, args in calls:
@@ -136,14 +136,14 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
         seen = ", ".join(f"{n}({json.dumps(a)})" for n, a in calls) or "no tool calls"
         raise self.failureException(f"expected a call to {wanted}; got {seen}\n{self.result._describe()}")
 
-    def assertToolNotCalled(self, name: str) -> None:  # noqa: N802
+    def assertToolNotCalled(self, name: str) -> None:
         for called, args in self._calls():
             if called == name:
                 raise self.failureException(
                     f"expected no call to {name}, got {name}({json.dumps(args)})\n{self.result._describe()}"
                 )
 
-    def assertHandoff(self, to: type[Agent] | None = None) -> None:  # noqa: N802
+    def assertHandoff(self, to: type[Agent] | None = None) -> None:
         """The last turn handed off (to an agent of class ``to``)."""
         from ..voice.run_result import AgentHandoffEvent
 
@@ -155,7 +155,7 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
         target = to.__name__ if to else "another agent"
         raise self.failureException(f"expected a handoff to {target}; got {got}\n{self.result._describe()}")
 
-    async def assertJudged(self, intent: str, *, llm: LLM | Callable[[], LLM] | None = None) -> None:  # noqa: N802
+    async def assertJudged(self, intent: str, *, llm: LLM | Callable[[], LLM] | None = None) -> None:
         """An LLM judges that the last reply fulfils ``intent`` (uses the test's LLM by default)."""
         judge = llm() if callable(llm) and not hasattr(llm, "chat") else (llm or self.session.llm)
         msg = self.result.expect.contains_message(role="assistant")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from .tokenizer import SentenceStream, WordTokenizer as _WordTokenizerBase
+from .tokenizer import SentenceStream
 from .tokenizer import SentenceTokenizer as _SentenceTokenizerBase
+from .tokenizer import WordTokenizer as _WordTokenizerBase
 
 __all__ = ["SentenceTokenizer", "WordTokenizer", "split_sentences", "split_words"]
 

@@ -433,9 +433,8 @@ class AgentActivity:
         if self._current is not None:
             handles.insert(0, self._current)
         for h in handles:
-            if not h.done():
-                if not h.allow_interruptions and not force:
-                    raise RuntimeError(f"speech {h.id} does not allow interruptions")
+            if not h.done() and not h.allow_interruptions and not force:
+                raise RuntimeError(f"speech {h.id} does not allow interruptions")
         for h in handles:
             if not h.done():
                 h.interrupt(force=force)
@@ -687,9 +686,9 @@ class AgentActivity:
             return  # already paused; a transcript (hard) or the timer decides what happens next
         opts = self._session.options
         transcript = self._recognition.current_transcript if self._recognition else ""
-        if not hard:
-            if opts.min_interruption_words and len(split_words(transcript)) < opts.min_interruption_words:
-                return
+        min_words = opts.min_interruption_words
+        if not hard and min_words and len(split_words(transcript)) < min_words:
+            return
         soft = bool(opts.backchannel_words) and (not transcript or self._is_backchannel(transcript))
         audio_out = self._session.output.audio
         can_pause = (
@@ -837,9 +836,9 @@ class AgentActivity:
                         self._run_tools(speech, tool_ctx, out.function_ch, results), name="tools"
                     )
                 heard, interrupted, started_at = await self._play(speech, out, llm_task=llm_task)
-                if llm_task.done() and not llm_task.cancelled() and not interrupted:
-                    if (exc := llm_task.exception()) is not None:
-                        raise exc
+                llm_failed = llm_task.done() and not llm_task.cancelled() and not interrupted
+                if llm_failed and (exc := llm_task.exception()) is not None:
+                    raise exc
             finally:
                 await cancel_and_wait(llm_task)
                 if tool_task is not None and (speech.interrupted or self._closed):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .. import hooks, registry
+from .. import registry
 from ..llm import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
 from ..llm.chat_context import AgentHandoff
 from ..log import logger
@@ -352,7 +352,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         if self._input.audio is not None and self._forward_audio_task is None:
             self._forward_audio_task = asyncio.create_task(self._forward_audio(), name="forward_audio")
         self._update_agent_state("listening")
-        hooks.notify("session_started", session=self)
+        _notify("session_started", session=self)
         if run is not None:
             run._arm()
         return run
@@ -401,7 +401,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         self._closed = True
         self._update_agent_state("idle")
         self._emit_event("close", CloseEvent(reason=reason, error=error))
-        hooks.notify("session_closed", session=self, reason=reason.value, error=error)
+        _notify("session_closed", session=self, reason=reason.value, error=error)
 
     # -- I/O --------------------------------------------------------------------------------
 
@@ -593,21 +593,21 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
     def _conversation_item_added(self, item: ChatMessage) -> None:
         self._history.insert(item)
         self._emit_event("conversation_item_added", ConversationItemAddedEvent(item=item))
-        hooks.notify("conversation_item_added", session=self, item=item)
+        _notify("conversation_item_added", session=self, item=item)
 
     def _tool_item_added(self, item: FunctionCall | FunctionCallOutput) -> None:
         self._history.insert(item)
 
     def _on_metrics(self, metrics: Any) -> None:
-        if self._activity is not None and self._activity.current_speech is not None:
-            if hasattr(metrics, "speech_id") and metrics.speech_id is None:
-                metrics.speech_id = self._activity.current_speech.id
+        speech = self._activity.current_speech if self._activity is not None else None
+        if speech is not None and getattr(metrics, "speech_id", "") is None:
+            metrics.speech_id = speech.id
         self._emit_event("metrics_collected", MetricsCollectedEvent(metrics=metrics))
-        hooks.notify("metrics_collected", session=self, metrics=metrics)
+        _notify("metrics_collected", session=self, metrics=metrics)
 
     def _on_model_error(self, source: Any, error: Any) -> None:
         self._emit_event("error", ErrorEvent(error=error, source=source))
-        hooks.notify("session_error", session=self, error=error)
+        _notify("session_error", session=self, error=error)
         if getattr(error, "recoverable", True):
             return
         kind = {"llm_error": "llm", "stt_error": "stt", "tts_error": "tts"}.get(
@@ -636,3 +636,10 @@ def _resolve(kind: str, value: Any) -> Any:
 def _check_range(name: str, value: float, minimum: float, message: str | None = None) -> None:
     if not isinstance(value, (int, float)) or value < minimum:
         raise ValueError(f"{name} {message or f'must be >= {minimum}'}, got {value!r}")
+
+
+def _notify(hook: str, **kwargs: Any) -> None:
+    """Tell observer plugins (pluggy is imported on first use, not with the session module)."""
+    from .. import hooks
+
+    hooks.notify(hook, **kwargs)

@@ -297,7 +297,6 @@ class AudioRecognition:
     async def _detector_delay(self) -> float:
         detector = self._detector
         assert detector is not None
-        from ..llm import ChatContext
 
         try:
             threshold = await detector.unlikely_threshold(self._language)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, Union
-
-from typing_extensions import TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 if TYPE_CHECKING:
     from ..llm import AgentHandoff, ChatMessage, FunctionCall, FunctionCallOutput
@@ -173,7 +171,7 @@ class FunctionToolsExecutedEvent(_Event):
     _reply_cancelled: bool = False
 
     def zipped(self) -> list[tuple[FunctionCall, FunctionCallOutput]]:
-        return list(zip(self.function_calls, self.function_call_outputs))
+        return list(zip(self.function_calls, self.function_call_outputs, strict=False))
 
     def cancel_tool_reply(self) -> None:
         """Skip the LLM reply that would follow these tool results."""

@@ -229,10 +229,7 @@ async def execute_tool_call(
 
     token = _current_tool_speech.set(speech)
     try:
-        if mock is not None:
-            result = _call_mock(mock, kwargs)
-        else:
-            result = tool(**kwargs)
+        result = _call_mock(mock, kwargs) if mock is not None else tool(**kwargs)
         if inspect.isawaitable(result):
             result = await result
     except ToolError as e:

@@ -11,9 +11,7 @@ import asyncio
 import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Union
-
-from typing_extensions import TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
 from ..llm import AgentHandoff, ChatMessage, FunctionCall, FunctionCallOutput
 

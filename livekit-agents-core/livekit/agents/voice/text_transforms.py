@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
-from typing import Union
-
-from typing_extensions import TypeAlias
+from typing import TypeAlias, Union
 
 __all__ = ["TextTransform", "apply_text_transforms", "filter_emoji", "filter_markdown"]
 

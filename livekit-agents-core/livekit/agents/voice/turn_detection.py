@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
-
-from typing_extensions import TypeAlias
+from typing import Any, Literal, TypeAlias, Union
 
 from .. import registry
 from ..turn import TurnDetector

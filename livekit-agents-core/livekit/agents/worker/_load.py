@@ -7,7 +7,7 @@ the load falls back to the 1-minute load average elsewhere.
 from __future__ import annotations
 
 import os
-from typing import Any
+import time
 
 __all__ = ["CpuLoad", "process_memory_mb"]
 
@@ -25,20 +25,32 @@ def _cpu_count() -> int:
 
 
 class CpuLoad:
-    """The host's CPU utilisation (0-1) since the previous call."""
+    """The host's CPU utilisation (0-1) over the time since the previous measurement.
 
-    def __init__(self) -> None:
-        self._last: tuple[float, float] | None = self._read_proc_stat()
+    Calls closer together than ``min_window`` seconds return the previous value: /proc/stat
+    counts in 10 ms ticks, too coarse for a shorter window.
+    """
+
+    def __init__(self, min_window: float = 0.5) -> None:
+        self._min_window = min_window
+        self._last = self._read_proc_stat()
+        self._last_at = time.monotonic()
+        self._value = 0.0
 
     def __call__(self) -> float:
         now = self._read_proc_stat()
         if now is None:
             return self._loadavg()
-        last, self._last = self._last, now
-        if last is None:
-            return 0.0
-        busy, total = now[0] - last[0], now[1] - last[1]
-        return min(1.0, max(0.0, busy / total)) if total > 0 else 0.0
+        if self._last is None:
+            self._last, self._last_at = now, time.monotonic()
+            return self._value
+        if time.monotonic() - self._last_at < self._min_window:
+            return self._value
+        busy, total = now[0] - self._last[0], now[1] - self._last[1]
+        self._last, self._last_at = now, time.monotonic()
+        if total > 0:
+            self._value = min(1.0, max(0.0, busy / total))
+        return self._value
 
     @staticmethod
     def _read_proc_stat() -> tuple[float, float] | None:
@@ -62,12 +74,11 @@ class CpuLoad:
 
 def process_memory_mb(pid: int) -> float | None:
     """Memory used by a process in MB (PSS when available, else RSS); None when unknown."""
-    psutil: Any
     try:
-        import psutil
+        import psutil  # optional: more precise (PSS/USS) on every platform
     except ImportError:
-        psutil = None
-    if psutil is not None:
+        return _proc_memory_mb(pid)
+    else:
         try:
             proc = psutil.Process(pid)
             try:
@@ -77,6 +88,9 @@ def process_memory_mb(pid: int) -> float | None:
                 return float(proc.memory_info().rss) / 1e6
         except psutil.Error:
             return None
+
+
+def _proc_memory_mb(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:

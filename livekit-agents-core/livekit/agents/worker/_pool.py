@@ -75,6 +75,8 @@ class ExecutorPool:
             task.cancel()
         if self._warming:
             await asyncio.wait(self._warming)
+        async with self._changed:
+            self._changed.notify_all()
         idle, self._idle = list(self._idle), deque()
         await asyncio.gather(*(e.aclose("worker shutting down") for e in idle), return_exceptions=True)
 

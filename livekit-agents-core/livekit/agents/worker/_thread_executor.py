@@ -35,6 +35,7 @@ class ThreadJobExecutor(JobExecutor):
         self._job_loop: asyncio.AbstractEventLoop | None = None
         self._start_fut: asyncio.Future[StartJob | None] | None = None
         self._stop_fut: asyncio.Future[str] | None = None
+        self._stop_reason: str | None = None
 
     @property
     def id(self) -> str:
@@ -75,7 +76,7 @@ class ThreadJobExecutor(JobExecutor):
             participant_attributes=dict(info.participant_attributes),
         )
         fut = self._start_fut
-        self._job_loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(start))
+        self._job_loop.call_soon_threadsafe(_set_once, fut, start)
 
     async def wait(self) -> JobResult:
         assert self._done is not None
@@ -120,8 +121,11 @@ class ThreadJobExecutor(JobExecutor):
         loop = self._job_loop = asyncio.get_running_loop()
         self._start_fut = loop.create_future()
         self._stop_fut = loop.create_future()
+        if self._stop_reason is not None:
+            self._stop_fut.set_result(self._stop_reason)
         self._to_parent(self._set_ready)
-        done, _ = await asyncio.wait({self._start_fut, self._stop_fut}, return_when=asyncio.FIRST_COMPLETED)
+        waiting: set[asyncio.Future[Any]] = {self._start_fut, self._stop_fut}
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         start = self._start_fut.result() if self._start_fut in done else None
         if start is None:
             return JobResult()
@@ -131,11 +135,12 @@ class ThreadJobExecutor(JobExecutor):
     # -- cross-thread helpers -----------------------------------------------------------------
 
     def _post_stop(self, reason: str) -> None:
+        self._stop_reason = reason  # seen by the job thread if its loop does not exist yet
         loop, fut = self._job_loop, self._stop_fut
         if loop is None or fut is None:
             return
         try:
-            loop.call_soon_threadsafe(lambda: fut.done() or fut.set_result(reason))
+            loop.call_soon_threadsafe(_set_once, fut, reason)
         except RuntimeError:
             pass  # the job loop already ended
 
@@ -168,6 +173,11 @@ class ThreadJobExecutor(JobExecutor):
 
     def _done_set(self) -> bool:
         return self._done is not None and self._done.done()
+
+
+def _set_once(fut: asyncio.Future[Any], value: Any) -> None:
+    if not fut.done():
+        fut.set_result(value)
 
 
 def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -61,8 +61,9 @@ class ClientConfig:
         return cls(api_key=key, base_url=url)
 
     def create_client(self) -> anthropic.AsyncAnthropic:
-        import anthropic
         import httpx2
+
+        import anthropic
 
         return anthropic.AsyncAnthropic(
             api_key=self.api_key,
@@ -75,18 +76,20 @@ class ClientConfig:
 
 def sdk_errors() -> tuple[type[BaseException], ...]:
     """The exceptions the SDK and its transport raise (to catch and map with to_api_error)."""
-    import anthropic
     import anyio
     import httpx2
+
+    import anthropic
 
     return (anthropic.AnthropicError, httpx2.HTTPError, httpx2.StreamError, anyio.EndOfStream)
 
 
 def to_api_error(error: BaseException, *, api_key: str | None) -> APIError:
     """Map an ``anthropic``/``httpx2`` exception to the framework's error types."""
-    import anthropic
     import anyio
     import httpx2
+
+    import anthropic
 
     if isinstance(error, APIError):
         return error
@@ -96,10 +99,14 @@ def to_api_error(error: BaseException, *, api_key: str | None) -> APIError:
         return _status_error(error, api_key=api_key)
     if isinstance(error, (anthropic.APIConnectionError, httpx2.RequestError, anyio.EndOfStream)):
         cause = error.__cause__ or error
-        return APIConnectionError(f"connection to Anthropic failed: {_redact(_describe(cause), api_key)}")
+        return APIConnectionError(
+            f"connection to Anthropic failed: {_redact(_describe(cause), api_key)}"
+        )
     if isinstance(error, anthropic.APIError):
         return APIError(f"Anthropic error: {_redact(error.message, api_key)}", retryable=True)
-    return APIError(f"Anthropic request failed: {_redact(_describe(error), api_key)}", retryable=False)
+    return APIError(
+        f"Anthropic request failed: {_redact(_describe(error), api_key)}", retryable=False
+    )
 
 
 def _status_error(error: anthropic.APIStatusError, *, api_key: str | None) -> APIStatusError:

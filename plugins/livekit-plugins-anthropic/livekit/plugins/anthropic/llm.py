@@ -23,7 +23,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGive
 from livekit.agents.utils import shortuuid
 
 from ._client import ClientConfig, sdk_errors, to_api_error
-from .models import DEFAULT_MODEL, NO_PREFILL_MODELS, model_id
+from .models import DEFAULT_MODEL, model_id, supports_prefill
 
 if TYPE_CHECKING:
     import anthropic
@@ -87,7 +87,9 @@ class LLM(_llm.LLM):
         if caching not in (None, "ephemeral"):
             raise ValueError(f"caching must be None or 'ephemeral', got {caching!r}")
         if client is not None:
-            self._config = ClientConfig(api_key=str(client.api_key or ""), base_url=str(client.base_url))
+            self._config = ClientConfig(
+                api_key=str(client.api_key or ""), base_url=str(client.base_url)
+            )
             self._client = client
             self._owns_client = False
         else:
@@ -135,11 +137,15 @@ class LLM(_llm.LLM):
             chat_ctx,
             ToolContext(tools or []).flatten(),
             conn_options=conn_options,
-            parallel_tool_calls=parallel_tool_calls if is_given(parallel_tool_calls) else self._opts.parallel_tool_calls,
+            parallel_tool_calls=parallel_tool_calls
+            if is_given(parallel_tool_calls)
+            else self._opts.parallel_tool_calls,
             tool_choice=tool_choice if is_given(tool_choice) else self._opts.tool_choice,
             extra=extra_kwargs if is_given(extra_kwargs) else {},
         )
-        return LLMStream(self, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options, request=request)
+        return LLMStream(
+            self, chat_ctx=chat_ctx, tools=tools, conn_options=conn_options, request=request
+        )
 
     def _build_request(
         self,
@@ -153,7 +159,7 @@ class LLM(_llm.LLM):
     ) -> dict[str, Any]:
         opts = self._opts
         messages, fmt = chat_ctx.to_provider_format("anthropic")
-        if opts.model in NO_PREFILL_MODELS and messages and messages[-1]["role"] == "assistant":
+        if messages and messages[-1]["role"] == "assistant" and not supports_prefill(opts.model):
             # these models cannot continue an assistant turn: ask for the next reply instead
             messages.append({"role": "user", "content": [{"type": "text", "text": "."}]})
         request: dict[str, Any] = {
@@ -181,7 +187,11 @@ class LLM(_llm.LLM):
             _mark_conversation_cache(messages)
         if is_given(opts.user):
             request["metadata"] = {"user_id": opts.user}
-        body = {k: getattr(opts, k) for k in ("temperature", "top_p", "top_k") if is_given(getattr(opts, k))}
+        body = {
+            k: getattr(opts, k)
+            for k in ("temperature", "top_p", "top_k")
+            if is_given(getattr(opts, k))
+        }
         body.update(opts.extra_body)
         body.update(extra)
         if body:
@@ -221,7 +231,9 @@ def tool_schema(tool: FunctionTool) -> dict[str, Any]:
     return out
 
 
-def _tool_choice(choice: NotGivenOr[ToolChoice], parallel: NotGivenOr[bool]) -> dict[str, Any] | None:
+def _tool_choice(
+    choice: NotGivenOr[ToolChoice], parallel: NotGivenOr[bool]
+) -> dict[str, Any] | None:
     """Map the framework's tool_choice (OpenAI-style) to Anthropic's."""
     out: dict[str, Any] | None
     if not is_given(choice) or choice == "auto":

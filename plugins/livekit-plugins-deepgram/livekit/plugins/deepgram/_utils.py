@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "https://api.deepgram.com"
 API_KEY_ENV = "DEEPGRAM_API_KEY"
+BASE_URL_ENV = "DEEPGRAM_BASE_URL"
 
 _TO_HTTP = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 _TO_WS = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}

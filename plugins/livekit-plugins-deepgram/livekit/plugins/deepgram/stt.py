@@ -155,8 +155,9 @@ class STT(agents_stt.STT):
     ) -> None:
         """Create a Deepgram STT.
 
-        ``api_key`` defaults to ``$DEEPGRAM_API_KEY``; ``base_url`` (http, https, ws or wss)
-        points at a self-hosted or compatible server, both transports are derived from it.
+        ``api_key`` defaults to ``$DEEPGRAM_API_KEY``; ``base_url`` (http, https, ws or wss;
+        default ``$DEEPGRAM_BASE_URL``, else Deepgram's cloud) points at a self-hosted or
+        compatible server: both transports are derived from it.
         ``endpointing_ms`` is the silence after which Deepgram marks ``speech_final`` (0
         disables it); ``utterance_end_ms`` asks for ``UtteranceEnd`` messages (needs
         ``interim_results``). ``keyterms`` boost terms on nova-3, ``keywords`` (word, boost)
@@ -190,7 +191,9 @@ class STT(agents_stt.STT):
         if keyterms and not model.startswith("nova-3"):
             raise ValueError(f"keyterms= needs a nova-3 model ({model!r} takes keywords=)")
         self._api_key = key
-        self._http_base, self._ws_base = _utils.split_base_url(base_url or _utils.DEFAULT_BASE_URL)
+        self._http_base, self._ws_base = _utils.split_base_url(
+            base_url or os.environ.get(_utils.BASE_URL_ENV) or _utils.DEFAULT_BASE_URL
+        )
         self._opts = STTOptions(
             model=model,
             language=language,

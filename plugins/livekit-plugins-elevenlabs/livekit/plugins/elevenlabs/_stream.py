@@ -127,6 +127,14 @@ class StreamInputStream(SynthesizeStream):
     async def _send(
         self, ws: aiohttp.ClientWebSocketResponse, watchdog: _Watchdog, state: dict[str, bool]
     ) -> None:
+        try:
+            await self._send_text(ws, watchdog, state)
+        except (ConnectionError, aiohttp.ClientError) as e:
+            raise APIConnectionError(f"ElevenLabs connection lost: {type(e).__name__}") from e
+
+    async def _send_text(
+        self, ws: aiohttp.ClientWebSocketResponse, watchdog: _Watchdog, state: dict[str, bool]
+    ) -> None:
         opts = self._el._opts
         init: dict[str, Any] = {"text": " ", "xi-api-key": opts.api_key}
         if opts.voice_settings is not None:

@@ -130,10 +130,14 @@ def to_api_error(error: BaseException, *, label: str, api_key: str | None) -> AP
             body=error.body,
             retryable=True,
         )
-    return APIError(f"{label} request failed: {_redact(_describe(error), api_key)}", retryable=False)
+    return APIError(
+        f"{label} request failed: {_redact(_describe(error), api_key)}", retryable=False
+    )
 
 
-def _status_error(error: openai.APIStatusError, *, label: str, api_key: str | None) -> APIStatusError:
+def _status_error(
+    error: openai.APIStatusError, *, label: str, api_key: str | None
+) -> APIStatusError:
     status = error.status_code
     request_id = error.request_id
     if status in (401, 403):

@@ -86,7 +86,9 @@ class LLM(_llm.LLM):
             self._client = client
             self._owns_client = False
         else:
-            self._config = ClientConfig.resolve(api_key=api_key, base_url=base_url, what="openai.LLM")
+            self._config = ClientConfig.resolve(
+                api_key=api_key, base_url=base_url, what="openai.LLM"
+            )
             self._client = self._config.create_client()
             self._owns_client = True
         self._opts = _Options(
@@ -143,7 +145,9 @@ class LLM(_llm.LLM):
             chat_ctx,
             function_tools,
             conn_options=conn_options,
-            parallel_tool_calls=parallel_tool_calls if is_given(parallel_tool_calls) else self._opts.parallel_tool_calls,
+            parallel_tool_calls=parallel_tool_calls
+            if is_given(parallel_tool_calls)
+            else self._opts.parallel_tool_calls,
             tool_choice=tool_choice if is_given(tool_choice) else self._opts.tool_choice,
             extra=extra_kwargs if is_given(extra_kwargs) else {},
         )
@@ -176,7 +180,14 @@ class LLM(_llm.LLM):
                 request["tool_choice"] = tool_choice
             if is_given(parallel_tool_calls):
                 request["parallel_tool_calls"] = parallel_tool_calls
-        for key in ("temperature", "top_p", "max_completion_tokens", "user", "reasoning_effort", "service_tier"):
+        for key in (
+            "temperature",
+            "top_p",
+            "max_completion_tokens",
+            "user",
+            "reasoning_effort",
+            "service_tier",
+        ):
             value = getattr(opts, key)
             if is_given(value):
                 request[key] = value

@@ -21,11 +21,23 @@ __all__ = [
 LLMModels: TypeAlias = Literal[
     "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o4-mini"
 ]
-LLM_MODELS: tuple[str, ...] = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o4-mini")
+LLM_MODELS: tuple[str, ...] = (
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "o4-mini",
+)
 DEFAULT_LLM_MODEL = "gpt-4o-mini"
 
 STTModels: TypeAlias = Literal["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"]
-STT_MODELS: tuple[str, ...] = ("whisper", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe")
+STT_MODELS: tuple[str, ...] = (
+    "whisper",
+    "whisper-1",
+    "gpt-4o-transcribe",
+    "gpt-4o-mini-transcribe",
+)
 DEFAULT_STT_MODEL = "gpt-4o-mini-transcribe"
 #: short names accepted in provider strings (``openai/whisper``) -> API model ids
 _STT_ALIASES = {"whisper": "whisper-1"}
@@ -35,12 +47,34 @@ TTS_MODELS: tuple[str, ...] = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 DEFAULT_TTS_MODEL = "gpt-4o-mini-tts"
 
 TTSVoices: TypeAlias = Literal[
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
-    "verse", "marin", "cedar",
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
 ]
 TTS_VOICES: tuple[str, ...] = (
-    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer",
-    "verse", "marin", "cedar",
+    "alloy",
+    "ash",
+    "ballad",
+    "coral",
+    "echo",
+    "fable",
+    "onyx",
+    "nova",
+    "sage",
+    "shimmer",
+    "verse",
+    "marin",
+    "cedar",
 )
 DEFAULT_VOICE = "alloy"
 

@@ -51,7 +51,9 @@ class STT(_stt.STT):
             self._client = client
             self._owns_client = False
         else:
-            self._config = ClientConfig.resolve(api_key=api_key, base_url=base_url, what="openai.STT")
+            self._config = ClientConfig.resolve(
+                api_key=api_key, base_url=base_url, what="openai.STT"
+            )
             self._client = self._config.create_client()
             self._owns_client = True
         self._model = stt_model_id(model)
@@ -67,7 +69,10 @@ class STT(_stt.STT):
         return self._config.provider
 
     def update_options(
-        self, *, language: NotGivenOr[str | None] = NOT_GIVEN, prompt: NotGivenOr[str | None] = NOT_GIVEN
+        self,
+        *,
+        language: NotGivenOr[str | None] = NOT_GIVEN,
+        prompt: NotGivenOr[str | None] = NOT_GIVEN,
     ) -> None:
         if is_given(language):
             self._language = _normalize_language(language)

@@ -64,7 +64,9 @@ class TTS(_tts.TTS):
             self._client = client
             self._owns_client = False
         else:
-            self._config = ClientConfig.resolve(api_key=api_key, base_url=base_url, what="openai.TTS")
+            self._config = ClientConfig.resolve(
+                api_key=api_key, base_url=base_url, what="openai.TTS"
+            )
             self._client = self._config.create_client()
             self._owns_client = True
         self._opts = _Options(model=model, voice=voice, speed=speed, instructions=instructions)
@@ -151,7 +153,14 @@ class _ChunkedStream(_tts.ChunkedStream):
                 ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
                 if ctype == "text/event-stream":
                     await _push_sse(resp.iter_bytes(), output_emitter)
-                elif ctype in ("audio/mpeg", "audio/mp3", "audio/ogg", "audio/opus", "audio/aac", "audio/flac"):
+                elif ctype in (
+                    "audio/mpeg",
+                    "audio/mp3",
+                    "audio/ogg",
+                    "audio/opus",
+                    "audio/aac",
+                    "audio/flac",
+                ):
                     raise APIError(
                         f"{tts._config.label} answered {ctype} although raw PCM was requested",
                         retryable=False,

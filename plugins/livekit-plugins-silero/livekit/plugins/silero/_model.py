@@ -99,9 +99,10 @@ class InferenceRunner:
 
     def __init__(self, model_path: str | None) -> None:
         self._model_path = model_path
-        #: windows run and batches run (for benchmarks and logs)
+        #: windows and batches run, and CPU seconds of the inference thread (for benchmarks)
         self.windows = 0
         self.batches = 0
+        self.thread_cpu = 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -139,7 +140,8 @@ class InferenceRunner:
         with self._cond:
             self._start_thread()
             self._pending.append(_Request(stream, audio, sample_rate, loop, future))
-            self._cond.notify()
+            if len(self._pending) == 1 or len(self._pending) >= self._streams:
+                self._cond.notify()  # the first window, or the last one the runner waits for
         return await future
 
     def _start_thread(self) -> None:
@@ -164,23 +166,28 @@ class InferenceRunner:
                             break
                         self._cond.wait(left)
                 batch, self._pending = self._pending, []
+            cpu = time.thread_time()
+            self._serve(batch)
+            self.thread_cpu += time.thread_time() - cpu
+
+    def _serve(self, batch: list[_Request]) -> None:
+        try:
+            session = load_session(self._model_path)
+        except BaseException as e:  # a bad model file: every waiting stream gets the error
+            _deliver([(r, e) for r in batch])
+            return
+        finally:
+            self._loaded.set()
+        by_rate: dict[int, list[_Request]] = {}
+        for r in batch:
+            by_rate.setdefault(r.sample_rate, []).append(r)
+        results: list[tuple[_Request, Union[tuple[float, float], BaseException]]] = []
+        for rate, requests in by_rate.items():
             try:
-                session = load_session(self._model_path)
-                self._loaded.set()
-            except BaseException as e:  # a bad model file: every waiting stream gets the error
-                self._loaded.set()
-                _deliver([(r, e) for r in batch])
-                continue
-            by_rate: dict[int, list[_Request]] = {}
-            for r in batch:
-                by_rate.setdefault(r.sample_rate, []).append(r)
-            results: list[tuple[_Request, Union[tuple[float, float], BaseException]]] = []
-            for rate, requests in by_rate.items():
-                try:
-                    results.extend(self._run_batch(session, rate, requests))
-                except Exception as e:
-                    results.extend((r, e) for r in requests)
-            _deliver(results)
+                results.extend(self._run_batch(session, rate, requests))
+            except Exception as e:
+                results.extend((r, e) for r in requests)
+        _deliver(results)
 
     def _run_batch(
         self, session: Any, sample_rate: int, requests: list[_Request]

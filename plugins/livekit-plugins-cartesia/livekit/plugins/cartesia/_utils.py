@@ -1,0 +1,72 @@
+"""Small helpers: base-URL handling and error translation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from livekit.agents import APIStatusError, create_api_error_from_http
+
+DEFAULT_BASE_URL = "https://api.cartesia.ai"
+API_KEY_ENV = "CARTESIA_API_KEY"
+#: the Cartesia SDK reads the same variable
+BASE_URL_ENV = "CARTESIA_BASE_URL"
+
+_TO_HTTP = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
+_TO_WS = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
+
+
+def split_base_url(base_url: str) -> tuple[str, str]:
+    """``(http_base, ws_base)`` for a base URL given with any of http/https/ws/wss."""
+    url = base_url.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or not rest or scheme not in _TO_HTTP:
+        raise ValueError(
+            f"base_url must be an absolute http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}, "
+            f"got {base_url!r}"
+        )
+    return f"{_TO_HTTP[scheme]}://{rest}", f"{_TO_WS[scheme]}://{rest}"
+
+
+def status_error(
+    status: int, *, what: str, headers: Any = None, body: object | None = None
+) -> APIStatusError:
+    """Translate an HTTP error status from Cartesia into the framework's error.
+
+    401/403 are final (a wrong key does not get better with retries); 429 carries Retry-After;
+    5xx are retryable. Messages never include request headers (they hold the key).
+    """
+    if status in (401, 403):
+        return APIStatusError(
+            f"Cartesia rejected the API key for the {what} (HTTP {status}): check "
+            f"{API_KEY_ENV} or the api_key= argument",
+            status_code=status,
+            retryable=False,
+        )
+    detail = _detail(body)
+    message = f"Cartesia {what} failed with HTTP {status}" + (f": {detail}" if detail else "")
+    return create_api_error_from_http(message, status=status, headers=headers, body=body)
+
+
+def stream_error(message: dict[str, Any]) -> APIStatusError:
+    """The error carried by an ``error`` message on the websocket."""
+    status = message.get("status_code")
+    if not isinstance(status, int) or status < 400:
+        status = 500
+    detail = _detail(message) or "no details"
+    if status in (401, 403):
+        return status_error(status, what="synthesis stream")
+    return APIStatusError(f"Cartesia reported an error: {detail}", status_code=status, body=message)
+
+
+def _detail(body: object | None) -> str:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, dict):
+        parts = [body.get(k) for k in ("title", "message", "error")]
+        texts = [p for p in parts if isinstance(p, str) and p]
+        unique = list(dict.fromkeys(texts))
+        return ": ".join(unique)[:300]
+    if isinstance(body, str):
+        return body.strip()[:300]
+    return ""
