@@ -34,7 +34,7 @@ nox.options.sessions = ["lint", "tests"]
 
 def _install_tree(session: nox.Session) -> None:
     """Core and every plugin, editable, with the test requirements."""
-    args = ["-e", str(CORE)]
+    args = ["-e", f"{CORE}[mcp]"]
     for plugin in PLUGINS:
         args += ["-e", str(plugin)]
     session.install("-r", str(ROOT / "tests" / "requirements.txt"), *args)

@@ -341,7 +341,7 @@ async def test_reconnects_and_keeps_jobs_running(lk: FakeLiveKitServer, tmp_path
     async with running_worker(lk) as worker:
         first = await lk.wait_for_worker()
         job = await lk.dispatch(metadata=_job_meta(out, "wait"))
-        await lk.wait_job_status(job, agent_pb.JS_RUNNING)
+        await _wait_event(out, "started")
 
         first.drop()
         second = await lk.wait_for_worker(after=first)

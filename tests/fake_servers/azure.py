@@ -24,18 +24,27 @@ Endpoints (on 127.0.0.1, a random free port), both at
   that ends the turn. Each message carries ``X-RequestId``, ``Path`` and ``Content-Type`` headers.
 * ``POST``: a WAV body (``Content-Type: audio/wav; codecs=audio/pcm; samplerate=16000``),
   answered with the JSON result of its first utterance.
+* ``POST /cognitiveservices/v1`` (text-to-speech): checks the key, ``Content-Type:
+  application/ssml+xml``, a ``raw-*-16bit-mono-pcm`` ``X-Microsoft-OutputFormat`` and the SSML
+  (``<speak>`` with ``xml:lang`` and a ``<voice name>``); answers a chunked body of raw PCM, a
+  440 Hz tone of ``ms_per_char`` milliseconds per character of text.
 
 "Speech" is any 10 ms block whose peak exceeds ``speech_threshold``; each utterance takes the next
 text of ``transcripts`` (``default`` once they run out). Faults apply to the next request(s):
 ``fail_next(status, retry_after=)`` (handshake / REST status), ``disconnect_next(after=n)`` (drop
-the connection after ``n`` audio messages), ``stall_next(after=n)`` (go silent after ``n`` audio
-messages; REST: never answer). Problems in what the client sent are listed in ``violations``.
+the connection after ``n`` audio messages; text-to-speech: after ``n`` body chunks),
+``stall_next(after=n)`` (go silent after ``n`` audio messages or body chunks; recognition REST:
+never answer). Problems in what the client sent are listed in ``violations``.
+``received`` records every request (``AzureRequest``: query, headers, message paths and headers,
+``speech.config``, turns with their PCM and transcripts, arrival time); ``await wait_requests(n)``
+waits for the n-th request (e.g. a client's reconnection).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import socket
 import struct
@@ -45,6 +54,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from xml.etree import ElementTree
 
 from aiohttp import WSMsgType, web
 
@@ -52,6 +62,7 @@ __all__ = ["AzureRequest", "AzureTurn", "FakeAzureSpeech"]
 
 _TICKS = 10_000_000
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_SSML_NS = "{http://www.w3.org/2001/10/synthesis}"
 
 
 @dataclass
@@ -81,8 +92,12 @@ class AzureRequest:
     messages: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     speech_config: Any = None
     turns: list[AzureTurn] = field(default_factory=list)
-    #: REST: the WAV body
+    #: REST: the WAV body (recognition) or the SSML (text-to-speech)
     body: bytes = b""
+    #: text-to-speech: the voice name, the language and the text of the SSML
+    voice: str = ""
+    language: str = ""
+    text: str = ""
     status: int = 0
     at: float = field(default_factory=time.monotonic)
 
@@ -140,12 +155,18 @@ class _Recognizer:
                 self.hypotheses += 1
                 words = self.text.split()
                 partial = " ".join(words[: min(len(words), self.hypotheses)]).lower().rstrip(".!?,")
-                yield "speech.hypothesis", {
-                    "Text": partial,
-                    "Offset": self._ticks(self.utt_start),
-                    "Duration": self._ticks(self.pos - self.utt_start),
-                }
-        elif self.utt_start is not None and (self.pos - self.last_voiced) / rate >= self.srv.min_silence:
+                yield (
+                    "speech.hypothesis",
+                    {
+                        "Text": partial,
+                        "Offset": self._ticks(self.utt_start),
+                        "Duration": self._ticks(self.pos - self.utt_start),
+                    },
+                )
+        elif (
+            self.utt_start is not None
+            and (self.pos - self.last_voiced) / rate >= self.srv.min_silence
+        ):
             yield self._phrase()
 
     def finish(self) -> list[tuple[str, dict[str, Any]]]:
@@ -161,7 +182,10 @@ class _Recognizer:
 
     def _phrase(self) -> tuple[str, dict[str, Any]]:
         assert self.utt_start is not None
-        offset, duration = self._ticks(self.utt_start), self._ticks(self.last_voiced - self.utt_start)
+        offset, duration = (
+            self._ticks(self.utt_start),
+            self._ticks(self.last_voiced - self.utt_start),
+        )
         self.utt_start = None
         self.turn.transcripts.append(self.text)
         lexical = re.sub(r"[^\w\s']", "", self.text).lower()
@@ -181,7 +205,12 @@ class _Recognizer:
                 ],
             }
         else:
-            body = {"RecognitionStatus": "Success", "DisplayText": self.text, "Offset": offset, "Duration": duration}
+            body = {
+                "RecognitionStatus": "Success",
+                "DisplayText": self.text,
+                "Offset": offset,
+                "Duration": duration,
+            }
         return "speech.phrase", body
 
 
@@ -197,6 +226,8 @@ class FakeAzureSpeech:
         speech_threshold: int = 500,
         min_silence: float = 0.3,
         hypothesis_every: float = 0.2,
+        ms_per_char: float = 10.0,
+        chunk_ms: int = 40,
     ) -> None:
         self.api_key = api_key
         self.transcripts = list(transcripts)
@@ -204,6 +235,8 @@ class FakeAzureSpeech:
         self.speech_threshold = speech_threshold
         self.min_silence = min_silence
         self.hypothesis_every = hypothesis_every
+        self.ms_per_char = ms_per_char
+        self.chunk_ms = chunk_ms
         self.received: list[AzureRequest] = []
         self.violations: list[str] = []
         self._faults: list[_Fault] = []
@@ -223,6 +256,7 @@ class FakeAzureSpeech:
         route = "/speech/recognition/{mode:conversation|interactive|dictation}/cognitiveservices/v1"
         app.router.add_get(route, self._ws)
         app.router.add_post(route, self._rest)
+        app.router.add_post("/cognitiveservices/v1", self._tts)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -286,15 +320,21 @@ class FakeAzureSpeech:
         self._arrived.set()
         return rec
 
-    def _precheck(self, request: web.Request, rec: AzureRequest) -> tuple[web.Response | None, _Fault | None]:
+    def _precheck(
+        self, request: web.Request, rec: AzureRequest
+    ) -> tuple[web.Response | None, _Fault | None]:
         fault = self._faults.pop(0) if self._faults else None
         if request.headers.get("Ocp-Apim-Subscription-Key") != self.api_key:
             rec.status = 401
             return web.Response(status=401, text="Unauthorized: invalid subscription key"), fault
         if fault is not None and fault.status is not None:
             rec.status = fault.status
-            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            return web.Response(status=fault.status, headers=headers, text=f"fake error {fault.status}"), fault
+            headers = (
+                {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            )
+            return web.Response(
+                status=fault.status, headers=headers, text=f"fake error {fault.status}"
+            ), fault
         if not rec.query.get("language"):
             self._violation("no language in the query")
         return None, fault
@@ -316,7 +356,9 @@ class FakeAzureSpeech:
         fmt_size, fmt_tag, channels, rate = struct.unpack("<IHHI", data[16:28])
         bits = struct.unpack("<H", data[34:36])[0]
         if fmt_tag != 1 or channels != 1 or bits != 16 or rate not in (8000, 16000):
-            self._violation(f"{where}: unsupported WAV format (tag {fmt_tag}, {channels} ch, {bits} bit, {rate} Hz)")
+            self._violation(
+                f"{where}: unsupported WAV format (tag {fmt_tag}, {channels} ch, {bits} bit, {rate} Hz)"
+            )
             return None
         pos = 20 + fmt_size
         while pos + 8 <= len(data) and data[pos : pos + 4] != b"data":
@@ -365,22 +407,103 @@ class FakeAzureSpeech:
             rec.status = 400
             return web.Response(status=400, text="invalid audio")
         rate, start = wav
-        turn = AzureTurn(request_id=uuid.uuid4().hex, sample_rate=rate, pcm=bytearray(rec.body[start:]))
+        turn = AzureTurn(
+            request_id=uuid.uuid4().hex, sample_rate=rate, pcm=bytearray(rec.body[start:])
+        )
         rec.turns.append(turn)
         rec_ = _Recognizer(self, turn, detailed=rec.query.get("format") == "detailed")
         events = rec_.feed(bytes(turn.pcm)) + rec_.finish()
         phrases = [body for path, body in events if path == "speech.phrase"]
         rec.status = 200
         if not phrases:
-            return web.json_response({"RecognitionStatus": "InitialSilenceTimeout", "Offset": 0, "Duration": 0})
+            return web.json_response(
+                {"RecognitionStatus": "InitialSilenceTimeout", "Offset": 0, "Duration": 0}
+            )
         return web.json_response(phrases[0])
+
+    # -- text-to-speech ----------------------------------------------------------------------
+
+    async def _tts(self, request: web.Request) -> web.StreamResponse:
+        rec = self._record(request, "tts")
+        fault = self._faults.pop(0) if self._faults else None
+        if request.headers.get("Ocp-Apim-Subscription-Key") != self.api_key:
+            rec.status = 401
+            return web.Response(status=401, text="Unauthorized")
+        if fault is not None and fault.status is not None:
+            rec.status = fault.status
+            headers = (
+                {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            )
+            return web.Response(
+                status=fault.status, headers=headers, text=f"fake error {fault.status}"
+            )
+        rec.body = await request.read()
+        if not request.headers.get("Content-Type", "").startswith("application/ssml+xml"):
+            self._violation(f"TTS Content-Type {request.headers.get('Content-Type')!r}")
+        m = re.fullmatch(
+            r"raw-(8|16|24|48)khz-16bit-mono-pcm|raw-(22050|44100)hz-16bit-mono-pcm",
+            request.headers.get("X-Microsoft-OutputFormat", ""),
+        )
+        if m is None:
+            self._violation(
+                f"X-Microsoft-OutputFormat {request.headers.get('X-Microsoft-OutputFormat')!r}"
+            )
+            rec.status = 400
+            return web.Response(status=400, text="unsupported output format")
+        rate = int(m.group(1)) * 1000 if m.group(1) else int(m.group(2))
+        try:
+            root = ElementTree.fromstring(rec.body)
+        except ElementTree.ParseError as e:
+            self._violation(f"SSML does not parse: {e}")
+            rec.status = 400
+            return web.Response(status=400, text="invalid SSML")
+        voice = root.find(f"{_SSML_NS}voice")
+        if root.tag != f"{_SSML_NS}speak" or voice is None or not voice.get("name"):
+            self._violation("SSML without <speak> and <voice name=...>")
+            rec.status = 400
+            return web.Response(status=400, text="invalid SSML")
+        rec.voice = voice.get("name", "")
+        rec.language = root.get("{http://www.w3.org/XML/1998/namespace}lang", "")
+        rec.text = "".join(voice.itertext())
+        if not rec.language:
+            self._violation("SSML without xml:lang")
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "audio/pcm"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        rec.status = 200
+        n = max(1, round(len(rec.text.strip()) * self.ms_per_char / 1000 * rate))
+        pcm = array(
+            "h", (int(6000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(n))
+        ).tobytes()
+        size = max(2, rate * self.chunk_ms // 1000 * 2)
+        for sent, i in enumerate(range(0, len(pcm), size)):
+            if (
+                fault is not None
+                and fault.disconnect_after is not None
+                and sent >= fault.disconnect_after
+            ):
+                if request.transport is not None:
+                    request.transport.abort()
+                return resp
+            if fault is not None and fault.stall_after is not None and sent >= fault.stall_after:
+                await self._closing.wait()
+                return resp
+            await resp.write(pcm[i : i + size])
+            await asyncio.sleep(0)
+        await resp.write_eof()
+        return resp
 
 
 class _WsConnection:
     """One websocket connection of the fake."""
 
     def __init__(
-        self, srv: FakeAzureSpeech, request: web.Request, ws: web.WebSocketResponse, rec: AzureRequest, fault: _Fault | None
+        self,
+        srv: FakeAzureSpeech,
+        request: web.Request,
+        ws: web.WebSocketResponse,
+        rec: AzureRequest,
+        fault: _Fault | None,
     ) -> None:
         self.srv, self.request, self.ws, self.rec, self.fault = srv, request, ws, rec, fault
         self.detailed = rec.query.get("format") == "detailed"
@@ -404,7 +527,9 @@ class _WsConnection:
                 path = headers.get("path", "")
                 self.rec.messages.append((path, headers))
                 if not sep or not path or "x-timestamp" not in headers:
-                    self.srv._violation(f"text message without Path/X-Timestamp headers: {head[:80]!r}")
+                    self.srv._violation(
+                        f"text message without Path/X-Timestamp headers: {head[:80]!r}"
+                    )
                 if first and path != "speech.config":
                     self.srv._violation(f"the first message is {path!r}, not speech.config")
                 if path == "speech.config":
@@ -445,7 +570,9 @@ class _WsConnection:
             self.turns[rid] = turn
             self.rec.turns.append(turn)
             if headers.get("content-type") != "audio/x-wav":
-                self.srv._violation("the first audio message of a turn has no Content-Type: audio/x-wav")
+                self.srv._violation(
+                    "the first audio message of a turn has no Content-Type: audio/x-wav"
+                )
             wav = self.srv._check_wav(payload, f"turn {rid}")
             if wav is None:
                 await self.ws.close(code=1007, message=b"invalid audio format")

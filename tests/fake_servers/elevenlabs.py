@@ -25,6 +25,8 @@ the next request(s): ``fail_next(status, retry_after=)`` (at the handshake or as
 ``disconnect_next(after=n)`` (drop the connection after ``n`` audio messages / body chunks) and
 ``stall_next(after=n)`` (go silent after ``n``). Problems in what the client sent are listed in
 ``violations`` (and answered the way the real API would: 400 or an error message).
+``received`` records every request (``ElevenLabsRequest``: query, headers, websocket messages or
+REST body, texts generated, arrival time); ``await wait_requests(n)`` waits for the n-th request.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class ProviderPool(Generic[P]):
         providers: list[P],
         *,
         event_name: str,
-        emit: Callable[[str, Any], None],
+        emit: Callable[..., None],
         retry_interval: float,
     ) -> None:
         if not providers:

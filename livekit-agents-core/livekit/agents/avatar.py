@@ -27,7 +27,7 @@ class Avatar(ABC):
         return ""
 
     @abstractmethod
-    async def start(self, session: AgentSession, room: Any) -> None:
+    async def start(self, session: AgentSession[Any], room: Any) -> None:
         """Join ``room`` and take over the session's audio output (``session.output.audio``)."""
 
     async def aclose(self) -> None:

@@ -46,23 +46,23 @@ class SessionHookSpecs:
     """The hooks an observer plugin may implement. Each receives keyword arguments."""
 
     @hookspec
-    def session_started(self, session: AgentSession) -> None:
+    def session_started(self, session: AgentSession[Any]) -> None:
         """The session started and its first agent is running."""
 
     @hookspec
-    def session_closed(self, session: AgentSession, reason: str, error: Exception | None) -> None:
+    def session_closed(self, session: AgentSession[Any], reason: str, error: Exception | None) -> None:
         """The session closed; ``reason`` is a :class:`CloseReason` value."""
 
     @hookspec
-    def conversation_item_added(self, session: AgentSession, item: Any) -> None:
+    def conversation_item_added(self, session: AgentSession[Any], item: Any) -> None:
         """A chat item (user or assistant message, handoff) was committed to the history."""
 
     @hookspec
-    def metrics_collected(self, session: AgentSession, metrics: Any) -> None:
+    def metrics_collected(self, session: AgentSession[Any], metrics: Any) -> None:
         """A provider or the pipeline reported metrics (LLM, STT, TTS, VAD, end of utterance)."""
 
     @hookspec
-    def session_error(self, session: AgentSession, error: Any) -> None:
+    def session_error(self, session: AgentSession[Any], error: Any) -> None:
         """A provider reported an error (recoverable or not)."""
 
 

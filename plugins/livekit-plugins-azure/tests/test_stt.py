@@ -38,7 +38,11 @@ def _frames(pattern: list[tuple[str, float]], rate: int = 16000) -> list[rtc.Aud
         for _ in range(round(seconds / 0.02)):
             if kind == "speech":
                 samples = array(
-                    "h", (int(8000 * math.sin(2 * math.pi * 300 * (phase + i) / rate)) for i in range(n))
+                    "h",
+                    (
+                        int(8000 * math.sin(2 * math.pi * 300 * (phase + i) / rate))
+                        for i in range(n)
+                    ),
                 )
             else:
                 samples = array("h", bytes(2 * n))
@@ -125,8 +129,10 @@ def test_missing_region_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> N
     assert "AZURE_SPEECH_REGION" in str(exc.value) and exc.value.env_var == "AZURE_SPEECH_REGION"
     assert KEY not in str(exc.value)
     # an explicit endpoint replaces the region
-    assert azure.STT(base_url="https://speech.example.test")._opts.rest_url("en-US").startswith(
-        "https://speech.example.test/speech/recognition/"
+    assert (
+        azure.STT(base_url="https://speech.example.test")
+        ._opts.rest_url("en-US")
+        .startswith("https://speech.example.test/speech/recognition/")
     )
 
 
@@ -218,7 +224,9 @@ async def test_flush_ends_the_turn_and_audio_continues_in_a_new_one(
     assert srv.violations == []
 
 
-async def test_silence_only_gives_usage_but_no_transcript(srv: FakeAzureSpeech, stt: azure.STT) -> None:
+async def test_silence_only_gives_usage_but_no_transcript(
+    srv: FakeAzureSpeech, stt: azure.STT
+) -> None:
     events = await _run(stt.stream(conn_options=FAST), _frames([("silence", 0.5)]))
     assert _types(events) == [T.RECOGNITION_USAGE]
 
@@ -266,7 +274,9 @@ async def test_stream_gives_up_after_the_retry_budget(srv: FakeAzureSpeech, stt:
     assert exc.value.status_code == 503 and len(srv.received) == 3
 
 
-async def test_stream_drop_before_any_transcript_reconnects(srv: FakeAzureSpeech, stt: azure.STT) -> None:
+async def test_stream_drop_before_any_transcript_reconnects(
+    srv: FakeAzureSpeech, stt: azure.STT
+) -> None:
     errors = _errors(stt)
     srv.disconnect_next(after=3)
     stream = stt.stream(conn_options=FAST)
@@ -301,7 +311,9 @@ async def test_stream_drop_after_a_transcript_reconnects_and_continues(
     assert sum(ev.recognition_usage.audio_duration for ev in seen if ev.recognition_usage) >= 2.8
 
 
-async def test_stream_stall_before_turn_start_times_out(srv: FakeAzureSpeech, stt: azure.STT) -> None:
+async def test_stream_stall_before_turn_start_times_out(
+    srv: FakeAzureSpeech, stt: azure.STT
+) -> None:
     srv.stall_next(after=0)
     stream = stt.stream(conn_options=NO_RETRY)
     for f in _frames(UTTERANCE):
@@ -323,7 +335,9 @@ async def test_stream_unreachable_server_is_a_connection_error() -> None:
     url = srv.base_url
     await srv.close()
     async with azure.STT(api_key=KEY, base_url=url) as s:
-        stream = s.stream(conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=1))
+        stream = s.stream(
+            conn_options=APIConnectOptions(max_retry=1, retry_interval=0.01, timeout=1)
+        )
         with pytest.raises(APIConnectionError):
             await _run(stream, _frames(UTTERANCE))
 
@@ -340,7 +354,11 @@ async def test_recognize_over_rest(srv: FakeAzureSpeech, stt: azure.STT) -> None
     assert alt.confidence == pytest.approx(0.92)
     assert alt.start_time == pytest.approx(0.2, abs=0.03)
     rec = srv.received[0]
-    assert rec.kind == "rest" and rec.query["language"] == "de-DE" and rec.query["format"] == "detailed"
+    assert (
+        rec.kind == "rest"
+        and rec.query["language"] == "de-DE"
+        and rec.query["format"] == "detailed"
+    )
     assert rec.headers["ocp-apim-subscription-key"] == KEY
     assert rec.headers["content-type"] == "audio/wav; codecs=audio/pcm; samplerate=16000"
     assert rec.turns[0].sample_rate == 16000
@@ -348,7 +366,9 @@ async def test_recognize_over_rest(srv: FakeAzureSpeech, stt: azure.STT) -> None
     assert srv.violations == []
 
 
-async def test_recognize_silence_is_an_empty_transcript(srv: FakeAzureSpeech, stt: azure.STT) -> None:
+async def test_recognize_silence_is_an_empty_transcript(
+    srv: FakeAzureSpeech, stt: azure.STT
+) -> None:
     event = await stt.recognize(_frames([("silence", 0.3)]), conn_options=FAST)
     assert event.alternatives[0].text == ""
 

@@ -439,3 +439,26 @@ def test_string_without_key_fails_at_resolution() -> None:
 
     with pytest.raises(MissingCredentialsError, match="OPENAI_API_KEY"):
         registry.resolve("llm", "openai/gpt-4o-mini")
+
+
+async def test_extra_body_and_per_llm_timeout(srv: FakeOpenAI) -> None:
+    llm = _llm(srv, extra_body={"options": {"num_ctx": 4096}}, timeout=0.3)
+    await llm.chat(chat_ctx=_ctx(), conn_options=FAST, extra_kwargs={"seed": 7}).collect()
+    body = srv.chat_requests[-1].json
+    assert body["options"] == {"num_ctx": 4096} and body["seed"] == 7
+    # the LLM's own timeout wins over the (longer) one of the connection options
+    srv.stall_next(after=1)
+    with pytest.raises(APITimeoutError):
+        await llm.chat(
+            chat_ctx=_ctx(), conn_options=APIConnectOptions(max_retry=0, timeout=30)
+        ).collect()
+    await llm.aclose()
+
+
+async def test_prewarm_opens_a_connection(srv: FakeOpenAI) -> None:
+    llm = _llm(srv)
+    llm.prewarm()
+    assert llm._prewarm_task is not None
+    await llm._prewarm_task
+    assert [r.path for r in srv.requests] == ["/v1/models"]
+    await llm.aclose()

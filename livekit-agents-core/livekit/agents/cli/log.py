@@ -53,3 +53,6 @@ def setup(level: str, *, dev: bool = False, console: bool = False) -> None:
         logger = logging.getLogger(noisy)
         if logger.level == logging.NOTSET:
             logger.setLevel(max(numeric, logging.WARNING))
+    # "livekit" (the rtc SDK) is quiet, but the framework and its plugins log at the chosen level
+    for ours in ("livekit.agents", "livekit.plugins"):
+        logging.getLogger(ours).setLevel(numeric)

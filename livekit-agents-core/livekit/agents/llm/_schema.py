@@ -124,8 +124,12 @@ def build_signature(
             )
         annotation = hints.get(p.name, Any)
         default = p.default if p.default is not inspect.Parameter.empty else ...
-        doc = arg_docs.get(p.name)
-        info = pydantic.Field(default=default, description=doc) if doc else pydantic.Field(default=default)
+        arg_doc = arg_docs.get(p.name)
+        info = (
+            pydantic.Field(default=default, description=arg_doc)
+            if arg_doc
+            else pydantic.Field(default=default)
+        )
         fields[p.name] = (annotation, info)
 
     name = "".join(part.capitalize() for part in func.__name__.split("_")) + "Args"
@@ -177,7 +181,7 @@ def parse_arguments(tool_name: str, sig: _ToolSignature, raw: str | None) -> dic
         text = text[text.find("{") :] if "{" in text else text
     try:
         data = json.loads(text) if text else {}
-    except ValueError as e:
+    except json.JSONDecodeError as e:
         raise ToolArgumentsError(
             f"Error parsing arguments for `{tool_name}`: not valid JSON ({e.msg}). "
             f"Send the arguments as a JSON object."

@@ -218,7 +218,7 @@ class ChatContext:
         """
         tool_names: set[str] | None = None
         if tools is not None:
-            tool_names = {getattr(t, "name", None) or getattr(t, "id", "") for t in tools}
+            tool_names = {str(getattr(t, "name", None) or getattr(t, "id", "")) for t in tools}
         kept_calls: set[str] = set()
         out: list[ChatItem] = []
         for item in self._items:

@@ -47,7 +47,8 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
             raise NotImplementedError(
                 f"{type(self).__name__} must set `agent = MyAgent` or override create_agent()"
             )
-        return self.agent()
+        factory: Callable[[], Agent] = self.agent
+        return factory()
 
     def create_llm(self) -> LLM:
         from .. import registry

@@ -88,9 +88,8 @@ class FakeLLM(LLM):
     ) -> None:
         super().__init__()
         self._replies = list(replies or [])
-        self._rules = [
-            (re.compile(p, re.IGNORECASE), list(r) if isinstance(r, (list, tuple)) else [r])
-            for p, r in (rules or {}).items()
+        self._rules: list[tuple[re.Pattern[str], list[Reply]]] = [
+            (re.compile(p, re.IGNORECASE), _steps(r)) for p, r in (rules or {}).items()
         ]
         self._default = default
         self._echo = echo
@@ -135,6 +134,12 @@ class FakeLLM(LLM):
         if self._echo:
             return FakeResponse(text=f"You said: {user_text}" if user_text else "Hello!")
         return _as_response(self._default, ctx)
+
+
+def _steps(rule: Reply | Sequence[Reply]) -> list[Reply]:
+    if isinstance(rule, (list, tuple)):
+        return list(rule)
+    return [rule]  # type: ignore[list-item]
 
 
 def _last_user_turn(ctx: ChatContext) -> tuple[str, int, list[str]]:

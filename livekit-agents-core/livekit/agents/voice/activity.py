@@ -361,7 +361,11 @@ class AgentActivity:
 
         task = asyncio.create_task(run(), name=name)
         self._speech_tasks.add(task)
-        task.add_done_callback(lambda t: (self._speech_tasks.discard(t), self._queue_changed.set()))
+        def done(t: asyncio.Task[Any]) -> None:
+            self._speech_tasks.discard(t)
+            self._queue_changed.set()
+
+        task.add_done_callback(done)
         self._session._watch_task(task)
         return task
 
@@ -444,7 +448,11 @@ class AgentActivity:
             asyncio.gather(*(h.wait_for_playout() for h in handles), return_exceptions=True)
         )
         result: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        fut.add_done_callback(lambda _: result.done() or result.set_result(None))
+        def finished(_: asyncio.Future[Any]) -> None:
+            if not result.done():
+                result.set_result(None)
+
+        fut.add_done_callback(finished)
         return result
 
     def commit_user_turn(self) -> None:

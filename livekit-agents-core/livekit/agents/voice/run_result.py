@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union
 
@@ -265,7 +265,7 @@ class EventRangeAssert:
     result: RunResult = field(repr=False)
     offset: int = 0
 
-    def _find(self, predicate: Any, what: str) -> EventAssert:
+    def _find(self, predicate: Callable[[EventAssert], object], what: str) -> EventAssert:
         for i, ev in enumerate(self.events):
             try:
                 ea = EventAssert(ev, self.result, self.offset + i)
@@ -343,7 +343,7 @@ class RunAssert(EventRangeAssert):
         if self._cursor >= len(self.events):
             return self
         ea = EventAssert(self.events[self._cursor], self.result, self._cursor)
-        check = {
+        check: Callable[[], object] | None = {
             "message": lambda: ea.is_message(**kwargs),
             "function_call": lambda: ea.is_function_call(**kwargs),
             "function_call_output": lambda: ea.is_function_call_output(**kwargs),

@@ -48,8 +48,10 @@ def mp_context() -> BaseContext:
     if _mp_ctx is None:
         if sys.platform.startswith("linux"):
             ctx = multiprocessing.get_context("forkserver")
-            # the agent script (and what it imports) is loaded once in the fork server
-            ctx.set_forkserver_preload(["__main__", "livekit.agents"])
+            # imported once in the fork server, so every job process starts with them loaded
+            # (the agent script itself is re-imported in each process by multiprocessing)
+            plugins = sorted(m for m in sys.modules if m.startswith("livekit.plugins.") and m.count(".") == 2)
+            ctx.set_forkserver_preload(["__main__", "livekit.agents", "livekit.rtc", *plugins])
             _mp_ctx = ctx
         else:
             _mp_ctx = multiprocessing.get_context("spawn")

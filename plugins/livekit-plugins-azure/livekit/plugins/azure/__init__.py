@@ -1,7 +1,8 @@
 """Azure AI Speech speech-to-text for LiveKit Agents.
 
 ``STT`` streams audio over the Speech service websocket protocol and recognizes short utterances
-over the REST endpoint. Classes are imported on first use.
+over the REST endpoint; ``TTS`` synthesizes with neural voices over REST. Classes are imported on
+first use.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .stt import STT
+    from .tts import TTS
 
-__all__ = ["STT", "__version__"]
+__all__ = ["STT", "TTS", "__version__"]
 
-_LAZY = {"STT": ".stt"}
+_LAZY = {"STT": ".stt", "TTS": ".tts"}
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,9 @@ def http_error(status: int, headers: Mapping[str, str] | None, detail: str = "")
 
 def close_error(code: int | None, reason: str) -> APIError:
     """The service closed the websocket while results were still owed."""
-    text = f"Azure Speech closed the connection (code {code}" + (f": {reason[:200]})" if reason else ")")
+    text = f"Azure Speech closed the connection (code {code}" + (
+        f": {reason[:200]})" if reason else ")"
+    )
     if code == 1007:
         # the service could not use what was sent (e.g. the audio format): a retry repeats it
         return APIError(text, retryable=False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from livekit.agents import MissingCredentialsError
 
 Profanity = Literal["masked", "removed", "raw"]
 Mode = Literal["conversation", "interactive", "dictation"]
@@ -13,11 +16,34 @@ Mode = Literal["conversation", "interactive", "dictation"]
 _REGION_RE = re.compile(r"^[a-z0-9]+$")
 
 
-def region_base_url(region: str) -> str:
-    region = region.strip().lower()
+def resolve_key(api_key: str | None) -> str:
+    """The key from ``api_key`` or ``AZURE_SPEECH_KEY``; raise MissingCredentialsError without one."""
+    key = api_key or os.environ.get("AZURE_SPEECH_KEY")
+    if not key:
+        raise MissingCredentialsError(
+            "Azure Speech needs a key and a region: set AZURE_SPEECH_KEY and AZURE_SPEECH_REGION, "
+            "or pass api_key= (and region= or base_url=)",
+            env_var="AZURE_SPEECH_KEY",
+        )
+    return key
+
+
+def resolve_base_url(
+    base_url: str | None, region: str | None, *, service: Literal["stt", "tts"]
+) -> str:
+    """``base_url`` as given, or the regional endpoint of ``service`` (region from the environment)."""
+    if base_url:
+        return normalize_base_url(base_url)
+    region = (region or os.environ.get("AZURE_SPEECH_REGION") or "").strip().lower()
+    if not region:
+        raise MissingCredentialsError(
+            "Azure Speech needs a region: set AZURE_SPEECH_REGION (e.g. 'westus'), "
+            "or pass region= or base_url=",
+            env_var="AZURE_SPEECH_REGION",
+        )
     if not _REGION_RE.match(region):
         raise ValueError(f"invalid Azure region {region!r}: expected a name such as 'westus'")
-    return f"https://{region}.stt.speech.microsoft.com"
+    return f"https://{region}.{service}.speech.microsoft.com"
 
 
 def normalize_base_url(base_url: str) -> str:

@@ -1,8 +1,8 @@
-"""Entry-point factory: how ``"azure/speech[:<language>]"`` strings become objects.
+"""Entry-point factories: how ``"azure/..."`` strings become objects.
 
-The model is ``speech`` (the Speech service's standard recognition); the variant is a BCP-47
-language such as ``fr-FR`` (default ``en-US``). The implementation is imported only when the
-factory is called.
+STT: ``azure/speech[:<language>]``, the variant a BCP-47 language such as ``fr-FR`` (default
+``en-US``). TTS: ``azure/neural[:<voice>]``, the variant a voice name such as
+``en-US-JennyNeural``. Implementations are imported only when a factory is called.
 """
 
 from __future__ import annotations
@@ -28,3 +28,21 @@ def stt(model: str | None, variant: str | None, **options: Any) -> Any:
     if variant is not None:
         options["language"] = variant
     return STT(**options)
+
+
+@provider(
+    kind="tts",
+    extra="azure",
+    description="Azure AI Speech neural text-to-speech (REST, raw PCM)",
+    models=("neural",),
+)
+def tts(model: str | None, variant: str | None, **options: Any) -> Any:
+    from .tts import TTS
+
+    if model is not None and model != "neural":
+        raise ValueError(
+            f"unknown Azure TTS model {model!r}: use 'azure/neural' or 'azure/neural:<voice name>'"
+        )
+    if variant is not None:
+        options["voice"] = variant
+    return TTS(**options)

@@ -101,9 +101,7 @@ class _Attempt:
 
     def owed(self) -> bool:
         """True while the service owes an answer: a turn.start or a turn.end."""
-        return any(
-            not t.ended and (not t.started or t.closed) for t in self.turns.values()
-        )
+        return any(not t.ended and (not t.started or t.closed) for t in self.turns.values())
 
     def update(self, *, activity: bool = False) -> None:
         """Re-evaluate the watchdog, idleness and completion after a change."""
@@ -168,23 +166,38 @@ class SpeechStream(RecognizeStream):
         url = self._az._opts.ws_url(self._language)
 
         async def connect() -> aiohttp.ClientWebSocketResponse:
-            return cast(aiohttp.ClientWebSocketResponse, await session.ws_connect(url, headers=headers))
+            return cast(
+                aiohttp.ClientWebSocketResponse, await session.ws_connect(url, headers=headers)
+            )
 
         try:
             return await asyncio.wait_for(connect(), timeout)
         except aiohttp.WSServerHandshakeError as e:
             raise http_error(e.status, e.headers) from None
         except asyncio.TimeoutError:
-            raise APITimeoutError(f"connecting to Azure Speech timed out after {timeout:.1f}s") from None
+            raise APITimeoutError(
+                f"connecting to Azure Speech timed out after {timeout:.1f}s"
+            ) from None
         except aiohttp.ClientError as e:
-            raise APIConnectionError(f"could not connect to Azure Speech: {type(e).__name__}") from e
+            raise APIConnectionError(
+                f"could not connect to Azure Speech: {type(e).__name__}"
+            ) from e
 
     def _speech_config(self) -> dict[str, Any]:
         rate = self._az._opts.sample_rate
         return {
             "context": {
-                "system": {"name": "livekit-agents", "version": __version__, "build": "Python", "lang": "Python"},
-                "os": {"platform": platform.system(), "name": platform.platform(terse=True), "version": platform.release()},
+                "system": {
+                    "name": "livekit-agents",
+                    "version": __version__,
+                    "build": "Python",
+                    "lang": "Python",
+                },
+                "os": {
+                    "platform": platform.system(),
+                    "name": platform.platform(terse=True),
+                    "version": platform.release(),
+                },
                 "audio": {
                     "source": {
                         "type": "Stream",
@@ -244,7 +257,11 @@ class SpeechStream(RecognizeStream):
     async def _recv(self, ws: aiohttp.ClientWebSocketResponse, att: _Attempt) -> None:
         while True:
             msg = await ws.receive()
-            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+            if msg.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+            ):
                 if att.done.done():
                     return
                 reason = msg.extra if isinstance(msg.extra, str) else ""

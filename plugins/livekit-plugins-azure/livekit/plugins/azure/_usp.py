@@ -57,7 +57,9 @@ def audio_message(request_id: str, data: bytes, *, first: bool = False) -> bytes
     return struct.pack(">H", len(head)) + head + data
 
 
-def wav_header(sample_rate: int, *, num_channels: int = 1, bits: int = 16, data_size: int = 0) -> bytes:
+def wav_header(
+    sample_rate: int, *, num_channels: int = 1, bits: int = 16, data_size: int = 0
+) -> bytes:
     """A RIFF/WAVE header for 16-bit PCM; ``data_size=0`` for a stream of unknown length."""
     block_align = num_channels * bits // 8
     fmt = struct.pack(

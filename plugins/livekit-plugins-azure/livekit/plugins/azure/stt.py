@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import aiohttp
 
-from livekit.agents import (
-    APIConnectionError,
-    APITimeoutError,
-    MissingCredentialsError,
-)
+from livekit.agents import APIConnectionError, APITimeoutError
 from livekit.agents.stt import STT as _STT
 from livekit.agents.stt import (
     RecognizeStream,
@@ -32,7 +27,7 @@ from livekit.agents.utils import shortuuid
 from livekit.agents.utils.audio import AudioBuffer, AudioConverter, merge_frames
 
 from ._errors import http_error
-from ._options import Mode, Profanity, STTOptions, normalize_base_url, region_base_url
+from ._options import Mode, Profanity, STTOptions, resolve_base_url, resolve_key
 from ._results import TICKS, best_alternative
 from ._usp import wav_header
 
@@ -63,26 +58,12 @@ class STT(_STT):
         http_session: aiohttp.ClientSession | None = None,
     ) -> None:
         super().__init__(capabilities=STTCapabilities(streaming=True, interim_results=True))
-        key = api_key or os.environ.get("AZURE_SPEECH_KEY")
-        if not key:
-            raise MissingCredentialsError(
-                "Azure Speech needs a key and a region: set AZURE_SPEECH_KEY and "
-                "AZURE_SPEECH_REGION, or pass api_key= (and region= or base_url=)",
-                env_var="AZURE_SPEECH_KEY",
-            )
-        if base_url:
-            url = normalize_base_url(base_url)
-        else:
-            region = region or os.environ.get("AZURE_SPEECH_REGION")
-            if not region:
-                raise MissingCredentialsError(
-                    "Azure Speech needs a region: set AZURE_SPEECH_REGION (e.g. 'westus'), "
-                    "or pass region= or base_url=",
-                    env_var="AZURE_SPEECH_REGION",
-                )
-            url = region_base_url(region)
+        key = resolve_key(api_key)
+        url = resolve_base_url(base_url, region, service="stt")
         if sample_rate not in SAMPLE_RATES:
-            raise ValueError(f"Azure Speech takes 8000 or 16000 Hz PCM, got sample_rate={sample_rate}")
+            raise ValueError(
+                f"Azure Speech takes 8000 or 16000 Hz PCM, got sample_rate={sample_rate}"
+            )
         if not language or not language.strip():
             raise ValueError("language must be a locale such as 'en-US'")
         self._opts = STTOptions(
@@ -150,7 +131,9 @@ class STT(_STT):
                 self._opts.rest_url(lang),
                 data=wav_header(rate, data_size=len(pcm)) + pcm,
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=conn_options.timeout, sock_read=conn_options.timeout),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=conn_options.timeout, sock_read=conn_options.timeout
+                ),
             ) as resp:
                 if resp.status != 200:
                     detail = (await resp.text())[:300]
@@ -158,7 +141,9 @@ class STT(_STT):
                 body: Any = await resp.json(content_type=None)
                 request_id = resp.headers.get("X-RequestId") or shortuuid("az_")
         except asyncio.TimeoutError:
-            raise APITimeoutError(f"Azure Speech sent nothing for {conn_options.timeout:.1f}s") from None
+            raise APITimeoutError(
+                f"Azure Speech sent nothing for {conn_options.timeout:.1f}s"
+            ) from None
         except aiohttp.ClientError as e:
             raise APIConnectionError(f"Azure Speech request failed: {type(e).__name__}") from e
         except ValueError:

@@ -1,0 +1,89 @@
+"""The Smart Turn model: one ONNX Runtime session per process, run on one inference thread.
+
+Every session and detector in the process shares the model and the thread; decisions are rare
+(one per pause of the user) so they queue rather than batch. ONNX Runtime releases the GIL
+while it runs, so the event loops of the process keep going.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib.resources
+import os
+import threading
+import time
+from typing import Any, Union
+
+import numpy as np
+import onnxruntime as ort  # type: ignore[import-untyped]
+
+from ._features import log_mel
+
+#: file name of the bundled model (Smart Turn v3.2, BSD-2-Clause; see resources/LICENSE.smart-turn)
+MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
+
+_sessions: dict[tuple[str | None, int], Any] = {}
+_lock = threading.Lock()
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def load_session(model_path: str | None = None, cpu_threads: int = 1) -> Any:
+    """The process-wide ONNX Runtime session for ``model_path`` (None: the bundled model)."""
+    key = (model_path, cpu_threads)
+    with _lock:
+        session = _sessions.get(key)
+        if session is None:
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = cpu_threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            source: Union[str, bytes] = model_path or _bundled_model()
+            session = ort.InferenceSession(
+                source, sess_options=opts, providers=["CPUExecutionProvider"]
+            )
+            inputs = {i.name: i.shape for i in session.get_inputs()}
+            if list(inputs.get("input_features", []))[1:] != [80, 800]:
+                raise ValueError(
+                    f"{model_path}: not a Smart Turn v3 model (inputs {inputs}, expected "
+                    "input_features of shape [batch, 80, 800])"
+                )
+            _sessions[key] = session
+        return session
+
+
+def _bundled_model() -> bytes:
+    return importlib.resources.files(__package__).joinpath("resources").joinpath(MODEL_FILE).read_bytes()
+
+
+def executor() -> concurrent.futures.ThreadPoolExecutor:
+    """The process-wide inference thread."""
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="smart-turn-inference"
+            )
+        return _executor
+
+
+def predict(audio: np.ndarray, model_path: str | None, cpu_threads: int) -> tuple[float, float]:
+    """P(the turn is complete) for 16 kHz float audio, and the seconds it took."""
+    start = time.perf_counter()
+    session = load_session(model_path, cpu_threads)
+    features = log_mel(audio)[np.newaxis]
+    (out,) = session.run(None, {"input_features": features})
+    return float(np.clip(out.reshape(-1)[0], 0.0, 1.0)), time.perf_counter() - start
+
+
+def _after_fork_in_child() -> None:
+    # the inference thread does not survive fork: the child starts its own when needed
+    # (loaded sessions are inherited and stay shared copy-on-write)
+    global _executor, _lock
+    _executor = None
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
