@@ -23,6 +23,7 @@ from .events import (
     UserStateChangedEvent,
 )
 from .io import AudioInput, AudioOutput, QueueAudioInput, SimulatedAudioOutput, TextOutput
+from .room_io import RoomInputOptions, RoomIO, RoomOutputOptions
 from .run_context import RunContext
 from .run_result import (
     AgentHandoffEvent,
@@ -63,6 +64,9 @@ __all__ = [
     "MetricsCollectedEvent",
     "ModelSettings",
     "QueueAudioInput",
+    "RoomIO",
+    "RoomInputOptions",
+    "RoomOutputOptions",
     "RunAssert",
     "RunContext",
     "RunEvent",

@@ -150,6 +150,7 @@ class SpeechStream(RecognizeStream):
                     raise APIConnectionError("Azure Speech stopped answering")
         except APIError:
             self._report_usage(att)
+            self._end_speech(None)  # the utterance cannot be finished on this connection
             raise
         finally:
             att.watchdog.disarm()

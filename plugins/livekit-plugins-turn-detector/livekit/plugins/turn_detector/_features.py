@@ -37,13 +37,15 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
 
 def _mel_filters() -> np.ndarray:
     """(n_mels, n_fft // 2 + 1) triangular filters over 0-8 kHz, each of unit area."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(np.array(0.0)), _hz_to_mel(np.array(SAMPLE_RATE / 2)), _N_MELS + 2))
+    top = float(_hz_to_mel(np.array(SAMPLE_RATE / 2)))
+    edges = _mel_to_hz(np.linspace(0.0, top, _N_MELS + 2))
     bins = np.linspace(0.0, SAMPLE_RATE / 2, _N_FFT // 2 + 1)
     left, centre, right = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (bins - left) / (centre - left)
     falling = (right - bins) / (right - centre)
     triangles = np.clip(np.minimum(rising, falling), 0.0, None)
-    return (triangles * (2.0 / (right - left))).astype(np.float32)
+    filters: np.ndarray = (triangles * (2.0 / (right - left))).astype(np.float32)
+    return filters
 
 
 _FILTERS = _mel_filters()
