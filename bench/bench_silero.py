@@ -176,13 +176,19 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="audio per stream")
     parser.add_argument("--rates", default="16000,48000", help="input sample rates")
     parser.add_argument("--speed", type=float, default=1.0, help="feeding speed (1 = real time)")
+    parser.add_argument("--gather-ms", type=float, default=None,
+                        help="longest wait for other streams' windows before a model run "
+                             f"(default {_model.GATHER_SECONDS * 1000:g}; 0 = no batching wait)")
     args, _ = parser.parse_known_args()
+    if args.gather_ms is not None:
+        _model.GATHER_SECONDS = args.gather_ms / 1000
 
     silero.VAD.load()
     streams = [int(x) for x in args.streams.split(",")]
     hot = raw_model_cost(args.seconds * 4) * 1000 / 0.032
     paced = {n: paced_model_cost(n, args.seconds, args.speed) * 1000 / 0.032 for n in streams}
-    print(f"Silero VAD plugin benchmark ({args.seconds:g} s of speech per stream, speed x{args.speed:g})")
+    print(f"Silero VAD plugin benchmark ({args.seconds:g} s of speech per stream, speed x{args.speed:g}, "
+          f"batch gathering {_model.GATHER_SECONDS * 1000:g} ms)")
     print(f"model alone, back-to-back windows: {hot:.2f} ms CPU per session-second")
     print("model alone, paced like N streams: "
           + ", ".join(f"N={n}: {paced[n]:.2f}" for n in streams) + " ms CPU per session-second")

@@ -9,8 +9,8 @@ from array import array
 from typing import Any
 
 from fake_servers.azure import FakeAzureSpeech
-
 from livekit import rtc
+
 from livekit.agents import Agent, AgentSession
 from livekit.agents.testing import FakeLLM, FakeTTS, FakeVAD
 from livekit.agents.voice import QueueAudioInput, SimulatedAudioOutput
@@ -22,7 +22,8 @@ FRAME = RATE // 50
 
 def _frame(loud: bool) -> rtc.AudioFrame:
     samples = array(
-        "h", (int(8000 * math.sin(2 * math.pi * 300 * i / RATE)) if loud else 0 for i in range(FRAME))
+        "h",
+        (int(8000 * math.sin(2 * math.pi * 300 * i / RATE)) if loud else 0 for i in range(FRAME)),
     )
     return rtc.AudioFrame(samples.tobytes(), RATE, 1, FRAME)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from fake_servers.elevenlabs import FakeElevenLabs
-
 from livekit import rtc
+
 from livekit.agents import Agent, AgentSession
 from livekit.agents.testing import FakeLLM, FakeSTT, FakeVAD
 from livekit.agents.voice import QueueAudioInput, SimulatedAudioOutput
@@ -24,7 +24,8 @@ REPLY = "It is sunny today. Enjoy your walk in the park!"
 
 def _frame(loud: bool) -> rtc.AudioFrame:
     samples = array(
-        "h", (int(8000 * math.sin(2 * math.pi * 220 * i / RATE)) if loud else 0 for i in range(FRAME))
+        "h",
+        (int(8000 * math.sin(2 * math.pi * 220 * i / RATE)) if loud else 0 for i in range(FRAME)),
     )
     return rtc.AudioFrame(samples.tobytes(), RATE, 1, FRAME)
 

@@ -367,6 +367,12 @@ async def test_tokens_stream_one_by_one_with_usage_at_the_end(
     assert llama.kwargs["stop"] == ["<end>"] and llama.kwargs["stream"] is True
     assert metrics and metrics[0].completion_tokens == 5
 
+    # without a seed, every reply gets a fresh one (llama.cpp's default repeats itself)
+    await LLM().chat(chat_ctx=_chat("hi")).collect()
+    first_seed = llama.kwargs["seed"]
+    await LLM().chat(chat_ctx=_chat("hi")).collect()
+    assert isinstance(first_seed, int) and isinstance(llama.kwargs["seed"], int)
+
 
 async def test_closing_the_stream_stops_generation_and_frees_the_model(
     fake_smollm2: Path, monkeypatch: pytest.MonkeyPatch

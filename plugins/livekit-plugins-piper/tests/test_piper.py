@@ -66,6 +66,7 @@ def test_a_voice_file_by_path(tmp_path: Path) -> None:
 def test_the_plugin_is_gpl_like_piper() -> None:
     meta = importlib.metadata.metadata("livekit-plugins-piper")
     assert meta.get("License-Expression") == "GPL-3.0-or-later"
+    assert "COPYING" in (meta.get_all("License-File") or [])
 
 
 async def test_empty_text_gives_no_audio_without_loading_anything() -> None:

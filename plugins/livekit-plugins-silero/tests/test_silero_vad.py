@@ -297,3 +297,42 @@ def test_importing_the_plugin_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == silero.__version__
+
+
+async def test_drives_the_turns_of_a_voice_session() -> None:
+    from livekit.agents import Agent, AgentSession
+    from livekit.agents.metrics import EOUMetrics
+    from livekit.agents.testing import FakeLLM, FakeSTT, FakeTTS
+    from livekit.agents.voice.io import QueueAudioInput
+
+    session: AgentSession[None] = AgentSession(
+        vad="silero",
+        stt=FakeSTT([SPAN["text"]]),
+        llm=FakeLLM(default="Sunny."),
+        tts=FakeTTS(),
+        min_endpointing_delay=0.1,
+    )
+    assert isinstance(session.vad, silero.VAD)
+    loop = asyncio.get_running_loop()
+    turn_done: asyncio.Future[EOUMetrics] = loop.create_future()
+    vad_metrics: list[VADMetrics] = []
+
+    def on_metrics(ev: Any) -> None:
+        if isinstance(ev.metrics, VADMetrics):
+            vad_metrics.append(ev.metrics)
+        elif isinstance(ev.metrics, EOUMetrics) and not turn_done.done():
+            turn_done.set_result(ev.metrics)
+
+    session.on("metrics_collected", on_metrics)
+    await session.start(Agent(instructions="You are a test agent."))
+    audio = QueueAudioInput()
+    session.input.audio = audio
+    for frame in speech_frames(48000, 1):
+        audio.push_frame(frame)
+    try:
+        await asyncio.wait_for(turn_done, 20)
+    finally:
+        await session.aclose()
+    user_turns = [m for m in session.history.items if getattr(m, "role", None) == "user"]
+    assert [m.text_content for m in user_turns] == [SPAN["text"]]
+    assert vad_metrics and vad_metrics[0].label == session.vad.label

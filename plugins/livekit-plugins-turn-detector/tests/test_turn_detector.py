@@ -252,6 +252,6 @@ async def test_the_session_waits_longer_for_a_cut_sentence_than_for_a_question()
     question_delay, question_p = await end_of_turn_delay("question.wav")
     cut_delay, cut_p = await end_of_turn_delay("phone_cut.wav")
     assert question_p >= 0.5 > cut_p
-    # the question was answered after the minimum delay, the cut sentence after the maximum
-    assert cut_delay > question_delay
-    assert cut_delay >= 1.5 - 0.1
+    # the question is answered after the minimum delay (0.2 s), the cut sentence only after
+    # the maximum (1.5 s): the gap is most of the difference between the two
+    assert cut_delay > question_delay + 0.5

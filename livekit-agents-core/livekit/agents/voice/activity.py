@@ -68,6 +68,20 @@ _in_on_enter: contextvars.ContextVar[bool] = contextvars.ContextVar("lk_in_on_en
 
 
 @dataclass
+class _Played:
+    """The outcome of speaking one generation."""
+
+    heard: str
+    interrupted: bool
+    #: wall-clock time the generation started playing out (or was created)
+    started_at: float
+    #: wall-clock time the first audio (or, without audio, text) went out
+    speaking_at: float | None = None
+    #: seconds from the first text sent to the TTS to its first audio frame
+    tts_ttfb: float | None = None
+
+
+@dataclass
 class _Preemptive:
     speech: SpeechHandle
     transcript: str
@@ -799,12 +813,12 @@ class AgentActivity:
             return
         feeder = asyncio.create_task(feed())
         try:
-            heard, interrupted, started_at = await self._play(speech, out, audio=audio)
+            played = await self._play(speech, out, audio=audio)
         finally:
             await cancel_and_wait(feeder)
-        if add_to_chat_ctx and heard:
-            msg = ChatMessage(role="assistant", content=[heard], interrupted=interrupted,
-                              created_at=started_at)
+        if add_to_chat_ctx and played.heard:
+            msg = ChatMessage(role="assistant", content=[played.heard], interrupted=played.interrupted,
+                              created_at=played.started_at, metrics=self._reply_metrics(played, None))
             self._agent.chat_ctx.insert(msg)
             speech._add_item(msg)
             self._session._conversation_item_added(msg)
@@ -843,8 +857,8 @@ class AgentActivity:
                     tool_task = asyncio.create_task(
                         self._run_tools(speech, tool_ctx, out.function_ch, results), name="tools"
                     )
-                heard, interrupted, started_at = await self._play(speech, out, llm_task=llm_task)
-                llm_failed = llm_task.done() and not llm_task.cancelled() and not interrupted
+                played = await self._play(speech, out, llm_task=llm_task)
+                llm_failed = llm_task.done() and not llm_task.cancelled() and not played.interrupted
                 if llm_failed and (exc := llm_task.exception()) is not None:
                     raise exc
             finally:
@@ -852,11 +866,10 @@ class AgentActivity:
                 if tool_task is not None and (speech.interrupted or self._closed):
                     await cancel_and_wait(tool_task)
 
-            if heard:
-                msg = ChatMessage(role="assistant", content=[heard], interrupted=interrupted,
-                                  created_at=started_at, id=out.id)
-                if out.ttft is not None:
-                    msg.metrics["llm_node_ttft"] = out.ttft
+            if played.heard:
+                msg = ChatMessage(role="assistant", content=[played.heard], interrupted=played.interrupted,
+                                  created_at=played.started_at, id=out.id,
+                                  metrics=self._reply_metrics(played, out.ttft, step_ctx))
                 self._agent.chat_ctx.insert(msg)
                 step_ctx.insert(msg)
                 speech._add_item(msg)
@@ -899,6 +912,24 @@ class AgentActivity:
             # after max_tool_steps rounds of tools, the LLM must answer in words
             choice = "none" if speech.num_steps > max_steps else "auto"
 
+    def _reply_metrics(
+        self, played: _Played, llm_ttft: float | None, ctx: ChatContext | None = None
+    ) -> dict[str, Any]:
+        """Per-turn latency recorded on the assistant message."""
+        metrics: dict[str, Any] = {}
+        if llm_ttft is not None:
+            metrics["llm_node_ttft"] = llm_ttft
+        if played.tts_ttfb is not None:
+            metrics["tts_node_ttfb"] = played.tts_ttfb
+        if played.speaking_at is not None:
+            metrics["started_speaking_at"] = played.speaking_at
+            metrics["stopped_speaking_at"] = time.time()
+            user = next((m for m in reversed(ctx.messages()) if m.role == "user"), None) if ctx else None
+            stopped = user.metrics.get("stopped_speaking_at") if user is not None else None
+            if stopped:
+                metrics["e2e_latency"] = played.speaking_at - stopped
+        return metrics
+
     async def _run_tools(
         self,
         speech: SpeechHandle,
@@ -930,8 +961,8 @@ class AgentActivity:
         *,
         llm_task: asyncio.Task[None] | None = None,
         audio: AsyncIterable[Any] | None = None,
-    ) -> tuple[str, bool, float]:
-        """Speak the text of ``out`` (or ``audio``); return (heard text, interrupted, start time)."""
+    ) -> _Played:
+        """Speak the text of ``out`` (or ``audio``), recording what the user heard."""
         session = self._session
         audio_out = session.output.audio if session.output.audio_enabled else None
         if audio_out is not None and audio is None and self._tts is None:
@@ -942,6 +973,7 @@ class AgentActivity:
         tracker = PlayoutTracker()
         started_at = time.time()
         first_output = asyncio.Event()
+        marks: dict[str, float] = {}
 
         tts_in: Chan[str] = Chan()
         tasks: list[asyncio.Task[Any]] = []
@@ -961,6 +993,7 @@ class AgentActivity:
                 async for delta in out.text_ch:
                     tr_in.send_nowait(delta)
                     if audio_out is not None and audio is None:
+                        marks.setdefault("tts_text", time.perf_counter())
                         tts_in.send_nowait(delta)
             finally:
                 tr_in.close()
@@ -971,6 +1004,7 @@ class AgentActivity:
 
         if audio_out is not None:
             def on_started(_: Any) -> None:
+                marks.setdefault("tts_audio", time.perf_counter())
                 first_output.set()
 
             audio_out.once("playback_started", on_started)
@@ -984,6 +1018,7 @@ class AgentActivity:
 
         async def watch_first_output() -> None:
             await first_output.wait()
+            marks["speaking_at"] = time.time()
             session._reset_error_count("llm")
             session._reset_error_count("tts")
             session._update_agent_state("speaking")
@@ -1028,9 +1063,13 @@ class AgentActivity:
             await asyncio.gather(text_task, return_exceptions=True)
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+            if audio_out is not None and "tts_audio" not in marks:
+                audio_out.off("playback_started", on_started)
         if spoke:
             session._emit_event(
                 "agent_speech_ended",
                 AgentSpeechEndedEvent(speech_id=speech.id, text=heard, interrupted=interrupted),
             )
-        return heard, interrupted, started_at
+        ttfb = marks["tts_audio"] - marks["tts_text"] if {"tts_audio", "tts_text"} <= marks.keys() else None
+        return _Played(heard=heard, interrupted=interrupted, started_at=started_at,
+                       speaking_at=marks.get("speaking_at"), tts_ttfb=ttfb)

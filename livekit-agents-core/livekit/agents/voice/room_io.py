@@ -157,6 +157,7 @@ class _RoomTextOutput(TextOutput):
         self._room = room
         self._writer: Any = None
         self._lock = asyncio.Lock()
+        self._closing: set[asyncio.Future[None]] = set()
 
     async def capture_text(self, text: str) -> None:
         async with self._lock:
@@ -170,7 +171,9 @@ class _RoomTextOutput(TextOutput):
     def flush(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
-            asyncio.ensure_future(_close_quietly(writer))
+            fut = asyncio.ensure_future(_close_quietly(writer))
+            self._closing.add(fut)
+            fut.add_done_callback(self._closing.discard)
 
 
 async def _close_quietly(writer: Any) -> None:
@@ -181,13 +184,13 @@ async def _close_quietly(writer: Any) -> None:
 class RoomIO:
     def __init__(
         self,
-        room: rtc.Room,
+        room: rtc.Room | Any,
         session: AgentSession[Any],
         *,
         input_options: RoomInputOptions | None = None,
         output_options: RoomOutputOptions | None = None,
     ) -> None:
-        self._room = room
+        self._room: Any = room
         self._session = session
         self._in = input_options or RoomInputOptions()
         self._out = output_options or RoomOutputOptions()

@@ -15,7 +15,7 @@ import httpx
 from elevenlabs import VoiceSettings as _SDKVoiceSettings
 from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
-from livekit.agents import APIConnectionError, APITimeoutError
+from livekit.agents import APIConnectionError, APIConnectOptions, APITimeoutError
 from livekit.agents.tts import AudioEmitter, ChunkedStream
 from livekit.agents.utils import shortuuid
 
@@ -33,7 +33,7 @@ def make_client(opts: TTSOptions, http_client: httpx.AsyncClient) -> AsyncEleven
 class RestChunkedStream(ChunkedStream):
     """The audio of one text, streamed from the REST endpoint."""
 
-    def __init__(self, *, tts: TTS, input_text: str, conn_options: Any) -> None:
+    def __init__(self, *, tts: TTS, input_text: str, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts, input_text=input_text, conn_options=conn_options)
         self._el = tts
 

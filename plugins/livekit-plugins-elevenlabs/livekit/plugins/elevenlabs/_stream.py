@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 
-from livekit.agents import APIConnectionError, APITimeoutError
+from livekit.agents import APIConnectionError, APIConnectOptions, APITimeoutError
 from livekit.agents.tts import AudioEmitter, SynthesizeStream
 from livekit.agents.utils import shortuuid
 
@@ -61,7 +61,7 @@ class _Watchdog:
 class StreamInputStream(SynthesizeStream):
     """One websocket per stream; text is forwarded as it arrives, audio as it is generated."""
 
-    def __init__(self, *, tts: TTS, conn_options: Any) -> None:
+    def __init__(self, *, tts: TTS, conn_options: APIConnectOptions) -> None:
         super().__init__(tts=tts, conn_options=conn_options)
         self._el = tts
 

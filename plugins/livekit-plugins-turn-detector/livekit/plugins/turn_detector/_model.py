@@ -11,7 +11,6 @@ import concurrent.futures
 import importlib.resources
 import os
 import threading
-import time
 from typing import Any, Union
 
 import numpy as np
@@ -23,8 +22,9 @@ from ._features import log_mel
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
 
 _sessions: dict[tuple[str | None, int], Any] = {}
-_lock = threading.Lock()
+_lock = threading.Lock()  # held while a model loads
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()  # never held for long: the event loop takes it
 
 
 def load_session(model_path: str | None = None, cpu_threads: int = 1) -> Any:
@@ -60,7 +60,7 @@ def _bundled_model() -> bytes:
 def executor() -> concurrent.futures.ThreadPoolExecutor:
     """The process-wide inference thread."""
     global _executor
-    with _lock:
+    with _executor_lock:
         if _executor is None:
             _executor = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="smart-turn-inference"
@@ -68,20 +68,20 @@ def executor() -> concurrent.futures.ThreadPoolExecutor:
         return _executor
 
 
-def predict(audio: np.ndarray, model_path: str | None, cpu_threads: int) -> tuple[float, float]:
-    """P(the turn is complete) for 16 kHz float audio, and the seconds it took."""
-    start = time.perf_counter()
+def predict(audio: np.ndarray, model_path: str | None, cpu_threads: int) -> float:
+    """P(the turn is complete) for 16 kHz float audio (the last 8 s count)."""
     session = load_session(model_path, cpu_threads)
     features = log_mel(audio)[np.newaxis]
     (out,) = session.run(None, {"input_features": features})
-    return float(np.clip(out.reshape(-1)[0], 0.0, 1.0)), time.perf_counter() - start
+    return float(np.clip(out.reshape(-1)[0], 0.0, 1.0))
 
 
 def _after_fork_in_child() -> None:
     # the inference thread does not survive fork: the child starts its own when needed
     # (loaded sessions are inherited and stay shared copy-on-write)
-    global _executor, _lock
+    global _executor, _executor_lock, _lock
     _executor = None
+    _executor_lock = threading.Lock()
     _lock = threading.Lock()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -133,17 +134,18 @@ class SmartTurnDetector(turn.TurnDetector):
         if audio is None or audio.samples_per_channel == 0:
             logger.debug("no audio for the end-of-turn decision; not waiting")
             return 1.0
-        samples = trim_trailing_silence(_to_model_audio(audio))
         loop = asyncio.get_running_loop()
-        job = loop.run_in_executor(
-            _model.executor(), _model.predict, samples, self._model_path, self._cpu_threads
-        )
+        job = loop.run_in_executor(_model.executor(), self._decide, audio)
         probability, elapsed = await asyncio.wait_for(job, timeout)
-        logger.debug(
-            "end of turn probability %.3f (%.0f ms, %.1f s of audio)",
-            probability, elapsed * 1000, len(samples) / SAMPLE_RATE,
-        )
+        logger.debug("end of turn probability %.3f (%.0f ms)", probability, elapsed * 1000)
         return probability
+
+    def _decide(self, audio: rtc.AudioFrame) -> tuple[float, float]:
+        """On the inference thread: prepare the audio, run the model; (probability, seconds)."""
+        start = time.perf_counter()
+        samples = trim_trailing_silence(_to_model_audio(audio))
+        probability = _model.predict(samples, self._model_path, self._cpu_threads)
+        return probability, time.perf_counter() - start
 
     def __repr__(self) -> str:
         return f"SmartTurnDetector(unlikely_threshold={self._threshold})"
