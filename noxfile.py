@@ -44,6 +44,7 @@ def _test_paths() -> list[str]:
     paths = [str(CORE / "tests")]
     paths += [str(p / "tests") for p in PLUGINS if (p / "tests").is_dir()]
     paths.append(str(ROOT / "tests"))
+    paths.append(str(ROOT / "examples" / "tests"))
     return paths
 
 

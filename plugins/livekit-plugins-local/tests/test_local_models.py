@@ -67,11 +67,15 @@ async def test_silence_gives_an_empty_or_short_transcript() -> None:
     assert empty.alternatives[0].text == ""
 
 
-@pytest.mark.usefixtures("whisper_installed")
-def test_whisper_is_joined_once_and_loaded_once_per_process() -> None:
-    first = registry.resolve("stt", "local/whisper-base")
-    second = registry.resolve("stt", "local/whisper-base:fr")  # another session, other language
-    assert first.load() is second.load()
+@pytest.mark.usefixtures("whisper_installed", "smollm2_installed")
+async def test_two_sessions_share_one_loaded_model_of_each_kind() -> None:
+    from livekit.agents import AgentSession
+
+    first = AgentSession(stt="local/whisper-base", llm="local/smollm2")
+    second = AgentSession(stt="local/whisper-base:fr", llm="local/smollm2")  # other options
+    assert first.stt is not second.stt
+    assert first.stt.load() is second.stt.load()  # type: ignore[union-attr]
+    assert first.llm.load() is second.llm.load()  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures("whisper_installed")

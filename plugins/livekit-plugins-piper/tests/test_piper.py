@@ -115,10 +115,13 @@ async def test_each_sentence_is_pushed_as_soon_as_it_is_synthesized() -> None:
 
 
 @pytest.mark.slow
-def test_the_voice_is_loaded_once_per_process() -> None:
-    first = registry.resolve("tts", "local/piper")
-    second = registry.resolve("tts", "piper/joe", length_scale=1.1)
-    assert first.load() is second.load()
+async def test_two_sessions_share_one_loaded_voice() -> None:
+    from livekit.agents import AgentSession
+
+    first = AgentSession(tts="local/piper")
+    second = AgentSession(tts=registry.resolve("tts", "piper/joe", length_scale=1.1))
+    assert first.tts is not second.tts
+    assert first.tts.load() is second.tts.load()  # type: ignore[union-attr]
 
 
 @pytest.mark.slow
