@@ -14,7 +14,15 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-from livekit.agents import Agent, AgentSession, JobContext, RunContext, ToolError, cli, function_tool
+from livekit.agents import (
+    Agent,
+    AgentSession,
+    JobContext,
+    RunContext,
+    ToolError,
+    cli,
+    function_tool,
+)
 from livekit.agents.testing import FakeLLM, FakeResponse, FakeToolCall
 
 OPEN_TABLES = {"19:00": 2, "20:00": 0, "21:00": 4}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import handoff
 import restaurant_tools
+
 from livekit.agents.testing import AgentTest
 
 EXAMPLES = Path(__file__).resolve().parents[1]
