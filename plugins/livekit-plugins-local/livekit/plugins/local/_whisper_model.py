@@ -7,6 +7,7 @@ faster-whisper; every STT in the process shares the loaded model.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from ._weights import SplitModel, cache_root, join_verified, package_dir
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-__all__ = ["WHISPER_BASE", "load_whisper", "whisper_base_files"]
+__all__ = ["WHISPER_BASE", "load_whisper", "require_faster_whisper", "whisper_base_files"]
 
 #: sha256 and size of ``model.bin`` after joining part1 + part2 (Systran faster-whisper-base).
 WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
@@ -42,6 +43,14 @@ def whisper_base_files() -> SplitModel:
         size=WHISPER_BASE_SIZE,
         extra_files=(part1 / "config.json", part1 / "tokenizer.json", part1 / "vocabulary.txt"),
     )
+
+
+def require_faster_whisper() -> None:
+    if importlib.util.find_spec("faster_whisper") is None:
+        raise ModuleNotFoundError(
+            f"local/whisper-base runs on faster-whisper, which is not installed; {INSTALL_HINT}",
+            name="faster_whisper",
+        )
 
 
 def model_dir(cache_dir: Path | None) -> Path:

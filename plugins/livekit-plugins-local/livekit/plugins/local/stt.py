@@ -94,7 +94,8 @@ class STT(_STT):
         self._compute_type = compute_type
         self._cpu_threads = cpu_threads
         self._cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
-        # fail now, not at the first utterance, when the model packages are missing
+        # fail now, not at the first utterance, when the runtime or the weights are missing
+        _whisper_model.require_faster_whisper()
         _whisper_model.whisper_base_files()
         self._prewarm_thread: threading.Thread | None = None
 
