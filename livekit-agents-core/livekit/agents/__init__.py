@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .version import __version__
 
 if TYPE_CHECKING:
-    from . import cli, hooks, llm, metrics, registry, stt, tokenize, tts, utils, vad, voice
+    from . import cli, hooks, llm, metrics, registry, sip, stt, tokenize, tts, utils, vad, voice
     from ._exceptions import (
         APIConnectionError,
         APIError,
@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     )
 
 _SUBMODULES = {
-    "cli", "hooks", "llm", "mcp", "metrics", "registry", "stt", "testing", "tokenize", "tts",
+    "cli", "hooks", "llm", "mcp", "metrics", "registry", "sip", "stt", "testing", "tokenize", "tts",
     "utils", "vad", "voice", "worker",
 }
 

@@ -197,6 +197,33 @@ class JobContext:
     def _enter(self) -> None:
         self._token_var = _current.set(self)
 
+    # -- telephony ----------------------------------------------------------------------------
+
+    async def add_sip_participant(
+        self,
+        *,
+        call_to: str,
+        trunk_id: str,
+        participant_identity: str = "phone-callee",
+        participant_name: str = "Phone",
+        wait_until_answered: bool = True,
+    ) -> Any:
+        """Dial ``call_to`` into this job's room (see :func:`livekit.agents.sip.dial`)."""
+        from ..sip import dial
+
+        return await dial(
+            room_name=self._room.name, to=call_to, trunk_id=trunk_id,
+            participant_identity=participant_identity, participant_name=participant_name,
+            wait_until_answered=wait_until_answered,
+        )
+
+    async def transfer_sip_participant(self, participant: Any, transfer_to: str) -> None:
+        """Transfer a phone participant (object or identity) to another number."""
+        from ..sip import transfer
+
+        identity = participant if isinstance(participant, str) else participant.identity
+        await transfer(room_name=self._room.name, participant_identity=identity, to=transfer_to)
+
     # -- room management --------------------------------------------------------------------
 
     async def delete_room(self) -> None:
