@@ -32,12 +32,20 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "tests"]
 
 
-def _install_tree(session: nox.Session) -> None:
+#: plugin extras that install local models (hundreds of MB, and a llama.cpp build): only
+#: the default Python's test run installs them, where the slow tests run
+HEAVY_EXTRAS = {"livekit-plugins-local": "[all]"}
+#: llama-cpp-python builds from source: skip its multimodal part, which no plugin uses
+BUILD_ENV = {"CMAKE_ARGS": "-DLLAVA_BUILD=OFF"}
+
+
+def _install_tree(session: nox.Session, *, heavy: bool = False) -> None:
     """Core and every plugin, editable, with the test requirements."""
     args = ["-e", f"{CORE}[mcp]"]
     for plugin in PLUGINS:
-        args += ["-e", str(plugin)]
-    session.install("-r", str(ROOT / "tests" / "requirements.txt"), *args)
+        extra = HEAVY_EXTRAS.get(plugin.name, "") if heavy else ""
+        args += ["-e", f"{plugin}{extra}"]
+    session.install("-r", str(ROOT / "tests" / "requirements.txt"), *args, env=BUILD_ENV)
 
 
 def _test_paths() -> list[str]:
@@ -51,9 +59,10 @@ def _test_paths() -> list[str]:
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The whole test suite."""
-    _install_tree(session)
+    default = session.python == DEFAULT_PYTHON
+    _install_tree(session, heavy=default)
     args = list(session.posargs)
-    if session.python != DEFAULT_PYTHON and not any(a.startswith("-m") for a in args):
+    if not default and not any(a.startswith("-m") for a in args):
         args += ["-m", "not slow"]
     session.run("pytest", *_test_paths(), *args, env={"LIVEKIT_AGENTS_TESTING": "1"})
 
@@ -63,7 +72,9 @@ def tests(session: nox.Session) -> None:
 def plugin(session: nox.Session, plugin: str) -> None:
     """One plugin's tests against the core in the tree."""
     path = ROOT / "plugins" / f"livekit-plugins-{plugin}"
-    session.install("-r", str(ROOT / "tests" / "requirements.txt"), "-e", str(CORE), "-e", str(path))
+    extra = HEAVY_EXTRAS.get(path.name, "")
+    session.install("-r", str(ROOT / "tests" / "requirements.txt"), "-e", str(CORE), "-e", f"{path}{extra}",
+                    env=BUILD_ENV)
     session.run("pytest", str(path / "tests"), *session.posargs)
 
 

@@ -61,8 +61,9 @@ if __name__ == "__main__":
 
 
 def test_ctrl_c_closes_the_console_cleanly(tmp_path: Path) -> None:
-    import numpy as np
     import wave
+
+    import numpy as np
 
     script = tmp_path / "agent.py"
     script.write_text(AGENT)

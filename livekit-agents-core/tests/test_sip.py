@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from fake_servers.livekit_twirp import FakeLiveKitAPI
 from livekit import api
 
 from livekit.agents import sip
-from fake_servers.livekit_twirp import FakeLiveKitAPI
 
 
 @dataclass
