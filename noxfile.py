@@ -14,7 +14,6 @@ installed, so a second run installs nothing.
 from __future__ import annotations
 
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 
@@ -142,5 +141,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def demo(session: nox.Session) -> None:
-    """The README's main command: a fully offline voice turn."""
-    session.run(sys.executable, str(ROOT / "examples" / "run_offline_demo.py"), external=True)
+    """The README's main command in a fresh environment: a fully offline spoken turn."""
+    session.install("-r", str(ROOT / "examples" / "requirements-offline.txt"), env=BUILD_ENV)
+    reply = Path(session.create_tmp()) / "reply.wav"
+    session.run("python", str(ROOT / "examples" / "offline_agent.py"), "console",
+                "--input", str(ROOT / "examples" / "assets" / "question.wav"), "--output", str(reply))
