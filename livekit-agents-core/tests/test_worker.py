@@ -22,7 +22,14 @@ import pytest
 from fake_servers.livekit import API_KEY, API_SECRET, FakeJob, FakeLiveKitServer
 from livekit.protocol import agent as agent_pb
 
-from livekit.agents import JobContext, JobExecutorType, JobProcess, JobRequest, WorkerOptions, get_job_context
+from livekit.agents import (
+    JobContext,
+    JobExecutorType,
+    JobProcess,
+    JobRequest,
+    WorkerOptions,
+    get_job_context,
+)
 from livekit.agents.worker import Worker, WorkerConnectionError, _proc_executor
 
 # -- what runs in the job processes (module level: sent to them by reference) --------------------

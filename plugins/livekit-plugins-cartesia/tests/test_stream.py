@@ -264,7 +264,7 @@ async def test_unreachable_server_is_a_connection_error() -> None:
 async def test_many_small_pieces_stream_through(srv: FakeCartesia) -> None:
     """LLM deltas arrive token by token: each is forwarded at once, in order."""
     tts = make_tts(srv)
-    words = "The quick brown fox jumps over the lazy dog".split()
+    words = ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog"]
     async with tts.stream(conn_options=NO_RETRY) as stream:
 
         async def feed() -> None:

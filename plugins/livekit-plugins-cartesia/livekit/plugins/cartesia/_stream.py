@@ -50,8 +50,10 @@ class _State:
     contexts: set[str] = field(default_factory=set)
     context_open: bool = True
     input_done: bool = False
+    #: a flush was sent and its ``flush_done`` has not arrived yet
+    flush_pending: bool = False
     segment_open: bool = False
-    #: when the server started to owe an answer (text sent since its last message), or None
+    #: when the silence timer started (the server owes an answer), or None
     awaiting_since: float | None = None
     owed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -62,6 +64,15 @@ class _State:
         if self.awaiting_since is None:
             self.awaiting_since = time.monotonic()
             self.owed.set()
+
+    def heard(self) -> None:
+        """The server spoke: restart the silence timer if it still owes the rest of the audio
+        (everything after the end of input or a flush), stop it otherwise."""
+        if self.input_done or self.flush_pending:
+            self.awaiting_since = time.monotonic()
+            self.owed.set()
+        else:
+            self.awaiting_since = None
 
     def new_context(self) -> None:
         self.context_id = shortuuid("ctx_")
@@ -156,12 +167,13 @@ class SynthesizeStream(agents_tts.SynthesizeStream):
                     pending = sent_any = True
                 elif pending and not (input_ch.closed and input_ch.qsize() == 0):
                     # a flush mid-stream (the one end_input() adds is covered by continue=false)
+                    state.flush_pending = True
                     await self._send_request(ws, state, transcript="", more=True, flush=True)
                     pending = False
             if not sent_any or not state.context_open:
                 return True
-            await self._send_request(ws, state, transcript="", more=False)
             state.input_done = True
+            await self._send_request(ws, state, transcript="", more=False)
             return False
         except ConnectionClosed as e:
             raise APIConnectionError(f"the Cartesia connection dropped while sending text ({e})")
@@ -191,7 +203,7 @@ class SynthesizeStream(agents_tts.SynthesizeStream):
                 raise APIConnectionError(
                     f"the Cartesia connection dropped before the audio was complete ({e})"
                 )
-            state.awaiting_since = None
+            state.heard()
             try:
                 message = json.loads(raw)
             except ValueError:
@@ -220,6 +232,7 @@ class SynthesizeStream(agents_tts.SynthesizeStream):
                     state.segment_open = True
                 emitter.push(base64.b64decode(data))
         elif kind == "flush_done":
+            state.flush_pending = False
             if state.segment_open:
                 emitter.end_segment()
                 state.segment_open = False

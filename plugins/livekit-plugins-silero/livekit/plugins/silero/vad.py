@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -210,13 +211,8 @@ class VADStream(agents_vad.VADStream):
 
     async def _analyse(self, runner: InferenceRunner) -> None:
         rate = self._opts.sample_rate
-        window = window_samples(rate)
-        window_bytes = 2 * window
-        n_context = context_samples(rate)
         state = StreamState()
-        context = np.zeros(n_context, dtype=np.float32)
-        converter = AudioConverter(rate, 1)
-        model_audio = bytearray()
+        model_input = _ModelInput(rate)
         source = _SourceAudio(rate)
         metrics = _MetricsWindow()
         slow_reported = False
@@ -226,17 +222,7 @@ class VADStream(agents_vad.VADStream):
                 self._send(self._segmenter.flush())
                 continue
             source.push(item)
-            for frame in converter.push(item):
-                model_audio += frame.data.cast("B")
-            while len(model_audio) >= window_bytes:
-                samples = np.frombuffer(model_audio, dtype=np.int16, count=window)
-                audio = np.empty(n_context + window, dtype=np.float32)
-                audio[:n_context] = context
-                np.multiply(samples, 1.0 / 32768.0, out=audio[n_context:], casting="unsafe")
-                del samples  # release the view before the buffer shrinks
-                del model_audio[:window_bytes]
-                context = audio[-n_context:].copy()
-
+            for audio in model_input.push(item):
                 probability, inference = await runner.infer(state, audio, rate)
                 if inference > _SLOW_INFERENCE and not slow_reported:
                     slow_reported = True
@@ -244,7 +230,7 @@ class VADStream(agents_vad.VADStream):
                         "Silero VAD inference took %.0f ms for a 32 ms window: the host is "
                         "overloaded, speech events will lag", inference * 1000
                     )
-                frame = source.take(window)
+                frame = source.take(window_samples(rate))
                 self._send(
                     self._segmenter.push(frame, probability, inference_duration=inference)
                 )
@@ -265,6 +251,33 @@ def _segmenter(opts: _VADOptions) -> agents_vad.SpeechSegmenter:
         deactivation_threshold=opts.deactivation_threshold,
         max_buffered_speech=opts.max_buffered_speech,
     )
+
+
+class _ModelInput:
+    """Pushed audio turned into model inputs: mono at the model rate, cut into 32 ms windows,
+    each preceded by the tail of the previous one (float32 in [-1, 1])."""
+
+    def __init__(self, rate: int) -> None:
+        self._rate = rate
+        self._window = window_samples(rate)
+        self._context = np.zeros(context_samples(rate), dtype=np.float32)
+        self._converter = AudioConverter(rate, 1)
+        self._pcm = bytearray()
+
+    def push(self, frame: rtc.AudioFrame) -> Iterator[np.ndarray]:
+        for converted in self._converter.push(frame):
+            self._pcm += converted.data.cast("B")
+        size = 2 * self._window
+        n_context = len(self._context)
+        while len(self._pcm) >= size:
+            samples = np.frombuffer(self._pcm, dtype=np.int16, count=self._window)
+            audio = np.empty(n_context + self._window, dtype=np.float32)
+            audio[:n_context] = self._context
+            np.multiply(samples, 1.0 / 32768.0, out=audio[n_context:], casting="unsafe")
+            del samples  # release the view before the buffer shrinks
+            del self._pcm[:size]
+            self._context = audio[-n_context:].copy()
+            yield audio
 
 
 class _SourceAudio:

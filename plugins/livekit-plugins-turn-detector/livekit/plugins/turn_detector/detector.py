@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,7 +64,7 @@ class SmartTurnDetector(turn.TurnDetector):
         self,
         *,
         unlikely_threshold: float = 0.5,
-        languages: frozenset[str] | set[str] | None = None,
+        languages: Iterable[str] | None = None,
         cpu_threads: int = 1,
         model_path: str | None = None,
     ) -> None:
@@ -86,15 +87,33 @@ class SmartTurnDetector(turn.TurnDetector):
             if not Path(model_path).is_file():
                 raise FileNotFoundError(f"Smart Turn model file not found: {model_path}")
         self._threshold = unlikely_threshold
-        self._languages = frozenset(languages) if languages is not None else SUPPORTED_LANGUAGES
+        if isinstance(languages, str):
+            languages = [languages]
+        self._languages = (
+            frozenset(lang.lower() for lang in languages)
+            if languages is not None
+            else SUPPORTED_LANGUAGES
+        )
         self._cpu_threads = cpu_threads
         self._model_path = model_path
         self.prewarm()
 
     @classmethod
-    def load(cls, **kwargs: object) -> SmartTurnDetector:
+    def load(
+        cls,
+        *,
+        unlikely_threshold: float = 0.5,
+        languages: Iterable[str] | None = None,
+        cpu_threads: int = 1,
+        model_path: str | None = None,
+    ) -> SmartTurnDetector:
         """Create a detector and load the model now, blocking (for a worker's prewarm hook)."""
-        detector = cls(**kwargs)  # type: ignore[arg-type]
+        detector = cls(
+            unlikely_threshold=unlikely_threshold,
+            languages=languages,
+            cpu_threads=cpu_threads,
+            model_path=model_path,
+        )
         _model.load_session(detector._model_path, detector._cpu_threads)
         return detector
 
