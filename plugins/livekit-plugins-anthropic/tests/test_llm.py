@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -266,6 +267,35 @@ async def test_401_is_not_retried_and_does_not_leak_the_key(srv: FakeAnthropic) 
     assert len(srv.message_requests) == 1
     assert [e.recoverable for e in errors] == [False]
     await llm.aclose()
+
+
+async def test_403_is_not_retried(srv: FakeAnthropic) -> None:
+    srv.fail_next(403)
+    llm = _llm(srv)
+    with pytest.raises(APIStatusError) as info:
+        await llm.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
+    assert info.value.status_code == 403 and info.value.retryable is False
+    assert "API key" in str(info.value) and "ANTHROPIC_API_KEY" in str(info.value)
+    assert len(srv.message_requests) == 1
+    await llm.aclose()
+
+
+async def test_keys_never_reach_the_logs(
+    srv: FakeAnthropic, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG level, through a retry and a rejected key."""
+    caplog.set_level(logging.DEBUG)
+    key, wrong = srv.api_key or "", "sk-ant-wrong-secret-123456"
+    llm = _llm(srv)
+    srv.fail_next(500)
+    await llm.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
+    bad = anthropic.LLM(model="claude-haiku-4-5", base_url=srv.base_url, api_key=wrong)
+    with pytest.raises(APIStatusError):
+        await bad.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
+    await llm.aclose()
+    await bad.aclose()
+    assert "retrying" in caplog.text  # the retry was logged...
+    assert key not in caplog.text and wrong not in caplog.text  # ...without a key
 
 
 async def test_429_is_retried_honouring_retry_after(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from array import array
 from collections.abc import AsyncIterator
@@ -247,6 +248,34 @@ async def test_stream_rejected_key_is_not_retried(srv: FakeAzureSpeech) -> None:
     assert "rejected the key" in str(exc.value) and "wrong-key-456" not in str(exc.value)
     assert len(srv.received) == 1
     assert [e.recoverable for e in errors] == [False]
+
+
+async def test_stream_forbidden_is_not_retried(srv: FakeAzureSpeech, stt: azure.STT) -> None:
+    srv.fail_next(403)
+    with pytest.raises(APIStatusError) as exc:
+        await _run(stt.stream(conn_options=FAST), _frames(UTTERANCE))
+    assert exc.value.status_code == 403 and not exc.value.retryable
+    assert "rejected the key" in str(exc.value) and "AZURE_SPEECH_KEY" in str(exc.value)
+    assert len(srv.received) == 1
+
+
+async def test_key_never_reaches_the_logs(
+    srv: FakeAzureSpeech, stt: azure.STT, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG level: STT stream and REST, TTS, through retries and a rejected key."""
+    caplog.set_level(logging.DEBUG)
+    srv.fail_next(500)
+    assert _finals(await _run(stt.stream(conn_options=FAST), _frames(UTTERANCE)))
+    srv.fail_next(500)
+    await stt.recognize(_frames(UTTERANCE), conn_options=FAST)
+    async with azure.TTS(api_key=KEY, base_url=srv.base_url) as tts:
+        srv.fail_next(500)
+        assert (await tts.synthesize("Hello.", conn_options=FAST).collect()).duration > 0
+    async with azure.STT(api_key="wrong-key-456", base_url=srv.base_url) as wrong:
+        with pytest.raises(APIStatusError):
+            await _run(wrong.stream(conn_options=FAST), _frames(UTTERANCE))
+    assert "retrying" in caplog.text  # the retries were logged...
+    assert KEY not in caplog.text and "wrong-key-456" not in caplog.text  # ...without a key
 
 
 async def test_stream_429_honours_retry_after(srv: FakeAzureSpeech, stt: azure.STT) -> None:

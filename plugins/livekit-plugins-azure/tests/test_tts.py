@@ -15,6 +15,7 @@ from livekit.agents import (
     MissingCredentialsError,
     registry,
 )
+from livekit.agents.metrics import TTSMetrics
 from livekit.agents.tts import TTSError
 from livekit.plugins import azure
 
@@ -80,6 +81,26 @@ async def test_synthesize_streams_pcm(srv: FakeAzureSpeech) -> None:
     assert len(frames) > 1 and all(f.sample_rate == 16000 and f.num_channels == 1 for f in frames)
     assert sum(f.duration for f in frames) == pytest.approx(len(TEXT) * 0.010, abs=0.002)
     assert srv.violations == []
+
+
+async def test_metrics_are_reported_per_request(srv: FakeAzureSpeech, tts: azure.TTS) -> None:
+    metrics: list[TTSMetrics] = []
+    tts.on("metrics_collected", metrics.append)
+    frame = await tts.synthesize(TEXT, conn_options=FAST).collect()
+    (m,) = metrics
+    assert not m.streamed and m.characters_count == len(TEXT)
+    assert m.audio_duration == pytest.approx(frame.duration)
+    assert (m.model, m.provider) == ("neural", "azure") and m.request_id
+    assert 0 <= m.ttfb <= m.duration
+
+
+async def test_forbidden_is_not_retried(srv: FakeAzureSpeech, tts: azure.TTS) -> None:
+    srv.fail_next(403)
+    with pytest.raises(APIStatusError) as exc:
+        await tts.synthesize(TEXT, conn_options=FAST).collect()
+    assert exc.value.status_code == 403 and not exc.value.retryable
+    assert "rejected the key" in str(exc.value)
+    assert len(srv.received) == 1
 
 
 async def test_rejected_key_is_not_retried(srv: FakeAzureSpeech) -> None:

@@ -8,6 +8,7 @@ import pytest
 from fake_servers.cartesia import FakeCartesia
 
 from livekit.agents import APIConnectionError, APIConnectOptions, APIStatusError, APITimeoutError
+from livekit.agents.metrics import TTSMetrics
 from livekit.agents.tts import SynthesizedAudio, TTSError
 from livekit.plugins import cartesia
 from livekit.plugins.cartesia.models import DEFAULT_VOICE
@@ -150,6 +151,38 @@ async def test_rejected_key_is_not_retried_and_says_what_to_fix(srv: FakeCartesi
     assert "CARTESIA_API_KEY" in str(info.value)
     assert "wrong-cartesia-key" not in str(info.value)
     assert srv.handshakes == 1
+
+
+async def test_forbidden_handshake_is_not_retried(srv: FakeCartesia) -> None:
+    srv.fail_next(403)
+    tts = make_tts(srv)
+    async with tts.stream(conn_options=RETRYING) as stream:
+        stream.push_text("Hello.")
+        stream.end_input()
+        with pytest.raises(APIStatusError) as info:
+            async for _ in stream:
+                pass
+    assert info.value.status_code == 403 and not info.value.retryable
+    assert "rejected the API key" in str(info.value)
+    assert srv.handshakes == 1
+
+
+async def test_metrics_are_reported_per_stream(srv: FakeCartesia) -> None:
+    tts = make_tts(srv)
+    metrics: list[TTSMetrics] = []
+    tts.on("metrics_collected", metrics.append)
+    async with tts.stream(conn_options=NO_RETRY) as stream:
+        stream.push_text("Counted ")
+        stream.push_text("characters.")
+        stream.end_input()
+        frames = [f async for f in stream]
+    (m,) = metrics
+    assert m.streamed and not m.cancelled
+    assert m.characters_count == len("Counted characters.")
+    assert m.audio_duration == pytest.approx(seconds(frames))
+    assert m.request_id == only_context(srv)  # the context id sent to Cartesia
+    assert (m.model, m.provider) == ("sonic-2", "cartesia")
+    assert 0 <= m.ttfb <= m.duration
 
 
 @pytest.mark.parametrize("status", [429, 500])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -9,6 +10,7 @@ from fake_servers.deepgram import FakeDeepgram
 from livekit import rtc
 
 from livekit.agents import APIConnectOptions, APIStatusError, APITimeoutError
+from livekit.agents.metrics import STTMetrics
 from livekit.agents.stt import SpeechEvent, SpeechEventType, STTError
 from livekit.plugins import deepgram
 
@@ -200,6 +202,65 @@ async def test_rejected_key_is_not_retried_and_says_what_to_fix(
     assert "DEEPGRAM_API_KEY" in str(err)
     assert "wrong-secret-key" not in str(err)
     assert dg.handshakes == 1
+
+
+async def test_forbidden_handshake_is_not_retried(dg: FakeDeepgram, make_tone: Tone) -> None:
+    dg.fail_next(403)
+    stt = make_stt(dg)
+    async with stt.stream(conn_options=RETRYING) as stream:
+        for frame in make_tone(0.1):
+            stream.push_frame(frame)
+        with pytest.raises(APIStatusError) as info:
+            async for _ in stream:
+                pass
+    assert info.value.status_code == 403 and not info.value.retryable
+    assert "rejected the API key" in str(info.value) and "DEEPGRAM_API_KEY" in str(info.value)
+    assert dg.handshakes == 1
+
+
+async def test_metrics_report_the_audio_sent(dg: FakeDeepgram, make_tone: Tone) -> None:
+    dg.script("measured", after=0.3)
+    stt = make_stt(dg)
+    metrics: list[STTMetrics] = []
+    stt.on("metrics_collected", metrics.append)
+    async with stt.stream(conn_options=FAST) as stream:
+        for frame in make_tone(0.6):
+            stream.push_frame(frame)
+        stream.end_input()
+        events = [ev async for ev in stream]
+    assert text_of(events, T.FINAL_TRANSCRIPT) == ["measured"]
+    assert metrics and all(m.streamed for m in metrics)
+    assert sum(m.audio_duration for m in metrics) == pytest.approx(0.6, abs=0.03)
+    assert {(m.model, m.provider) for m in metrics} == {("nova-3", "deepgram")}
+
+
+async def test_key_never_reaches_the_logs(
+    dg: FakeDeepgram, make_tone: Tone, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG level, where websockets logs every handshake header."""
+    caplog.set_level(logging.DEBUG)
+    dg.fail_next(500)
+    dg.script("streamed", after=0.2)
+    stt = make_stt(dg)
+    async with stt.stream(conn_options=RETRYING) as stream:
+        for frame in make_tone(0.3):
+            stream.push_frame(frame)
+        await events_until(stream, lambda e: e.type == T.FINAL_TRANSCRIPT)
+    dg.fail_next(500)
+    await stt.recognize(make_tone(0.2), conn_options=RETRYING)
+    await stt.aclose()
+    wrong = deepgram.STT(api_key="wrong-secret-key", base_url=dg.base_url)
+    with pytest.raises(APIStatusError):
+        await wrong.recognize(make_tone(0.2), conn_options=RETRYING)
+    async with wrong.stream(conn_options=RETRYING) as stream:
+        for frame in make_tone(0.1):
+            stream.push_frame(frame)
+        with pytest.raises(APIStatusError):
+            async for _ in stream:
+                pass
+    await wrong.aclose()
+    assert "Authorization" in caplog.text  # the handshake was logged...
+    assert dg.api_key not in caplog.text and "wrong-secret-key" not in caplog.text  # ...masked
 
 
 @pytest.mark.parametrize("status", [429, 500])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,6 +17,7 @@ from livekit.agents import (
     MissingCredentialsError,
     registry,
 )
+from livekit.agents.metrics import TTSMetrics
 from livekit.agents.tts import SynthesizedAudio, TTSError
 from livekit.plugins import elevenlabs
 from livekit.plugins.elevenlabs._chunking import TextChunker
@@ -276,6 +278,57 @@ async def test_stream_rejected_key_is_not_retried(srv: FakeElevenLabs) -> None:
     assert [e.recoverable for e in errors] == [False]
 
 
+async def test_stream_forbidden_is_not_retried(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
+    srv.fail_next(403)
+    stream = tts.stream(conn_options=FAST)
+    stream.push_text("Hello. ")
+    stream.end_input()
+    with pytest.raises(APIStatusError) as exc:
+        await _drain(stream)
+    assert exc.value.status_code == 403 and not exc.value.retryable
+    assert "rejected the API key" in str(exc.value) and "ELEVEN_API_KEY" in str(exc.value)
+    assert len(srv.received) == 1
+
+
+async def test_stream_metrics_are_reported(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
+    metrics: list[TTSMetrics] = []
+    tts.on("metrics_collected", metrics.append)
+    stream = tts.stream(conn_options=FAST)
+    stream.push_text("Counted ")
+    stream.push_text("characters. ")
+    stream.end_input()
+    events = await _drain(stream)
+    (m,) = metrics
+    assert m.streamed and m.characters_count == len("Counted characters. ")
+    assert m.audio_duration == pytest.approx(_duration(events))
+    assert (m.model, m.provider) == ("eleven_flash_v2_5", "elevenlabs")
+    assert m.request_id == events[0].request_id and 0 <= m.ttfb <= m.duration
+
+
+async def test_key_never_reaches_the_logs(
+    srv: FakeElevenLabs, tts: elevenlabs.TTS, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At DEBUG level, through retries (websocket and REST) and a rejected key."""
+    caplog.set_level(logging.DEBUG)
+    srv.fail_next(500)
+    stream = tts.stream(conn_options=FAST)
+    stream.push_text("Over the websocket. ")
+    stream.end_input()
+    assert await _drain(stream)
+    srv.fail_next(500)
+    assert (await tts.synthesize("Over REST.", conn_options=FAST).collect()).duration > 0
+    async with elevenlabs.TTS(api_key="wrong-key-456", base_url=srv.base_url) as wrong:
+        with pytest.raises(APIStatusError):
+            await wrong.synthesize("Hello.", conn_options=FAST).collect()
+        bad = wrong.stream(conn_options=FAST)
+        bad.push_text("Hello. ")
+        bad.end_input()
+        with pytest.raises(APIStatusError):
+            await _drain(bad)
+    assert "retrying" in caplog.text  # the retries were logged...
+    assert KEY not in caplog.text and "wrong-key-456" not in caplog.text  # ...without a key
+
+
 async def test_stream_429_honours_retry_after(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
     errors = _errors(tts)
     srv.fail_next(429, retry_after=0.3)
@@ -414,6 +467,16 @@ async def test_rest_rejected_key_is_not_retried(srv: FakeElevenLabs) -> None:
     assert exc.value.status_code == 401 and not exc.value.retryable
     assert "rejected the API key" in str(exc.value) and "wrong-key-456" not in str(exc.value)
     assert len(srv.received) == 1
+
+
+async def test_rest_metrics_are_reported(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:
+    metrics: list[TTSMetrics] = []
+    tts.on("metrics_collected", metrics.append)
+    frame = await tts.synthesize("Over REST.", conn_options=FAST).collect()
+    (m,) = metrics
+    assert not m.streamed and m.characters_count == len("Over REST.")
+    assert m.audio_duration == pytest.approx(frame.duration)
+    assert (m.model, m.provider) == ("eleven_flash_v2_5", "elevenlabs")
 
 
 async def test_rest_429_honours_retry_after(srv: FakeElevenLabs, tts: elevenlabs.TTS) -> None:

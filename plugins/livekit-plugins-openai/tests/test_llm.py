@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 from fake_servers.openai import FakeOpenAI, ToolCallScript
+from livekit import rtc
 
 from livekit.agents import (
     APIConnectionError,
@@ -252,6 +254,39 @@ async def test_401_is_not_retried_and_does_not_leak_the_key(srv: FakeOpenAI) -> 
     assert len(srv.chat_requests) == 1
     assert [e.recoverable for e in errors] == [False]
     await llm.aclose()
+
+
+async def test_403_is_not_retried(srv: FakeOpenAI) -> None:
+    srv.fail_next(403)
+    llm = _llm(srv)
+    with pytest.raises(APIStatusError) as info:
+        await llm.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
+    assert info.value.status_code == 403 and info.value.retryable is False
+    assert "API key" in str(info.value) and "OPENAI_API_KEY" in str(info.value)
+    assert len(srv.chat_requests) == 1
+    await llm.aclose()
+
+
+async def test_keys_never_reach_the_logs(srv: FakeOpenAI, caplog: pytest.LogCaptureFixture) -> None:
+    """LLM, STT and TTS at DEBUG level, through retries and a rejected key."""
+    caplog.set_level(logging.DEBUG)
+    key, wrong = srv.api_key or "", "sk-wrong-secret-key-123456"
+    llm = _llm(srv)
+    srv.fail_next(500)
+    await llm.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
+    stt = openai.STT(base_url=srv.base_url, api_key=key)
+    srv.fail_next(500)
+    await stt.recognize([rtc.AudioFrame(bytes(3200), 16000, 1, 1600)], conn_options=FAST)
+    tts = openai.TTS(base_url=srv.base_url, api_key=key)
+    srv.fail_next(500)
+    await tts.synthesize("Hello.", conn_options=FAST).collect()
+    bad = openai.LLM(base_url=srv.base_url, api_key=wrong)
+    with pytest.raises(APIStatusError):
+        await bad.chat(chat_ctx=_ctx(), conn_options=FAST).collect()
+    for closable in (llm, stt, tts, bad):
+        await closable.aclose()
+    assert "retrying" in caplog.text  # the retries were logged...
+    assert key not in caplog.text and wrong not in caplog.text  # ...without a key
 
 
 async def test_429_is_retried_honouring_retry_after(

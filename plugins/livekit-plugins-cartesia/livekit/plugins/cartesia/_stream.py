@@ -17,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,33 @@ __all__ = ["SynthesizeStream"]
 
 #: How long to wait for a clean websocket close before dropping the connection.
 _CLOSE_TIMEOUT = 1.0
+#: Handshake headers whose values are credentials.
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key"})
+
+
+class _RedactCredentials(logging.Filter):
+    """Hide credential header values in the handshake records of ``websockets``.
+
+    At DEBUG level, ``websockets`` logs each handshake header as ``"> %s: %s" % (name, value)``,
+    the ``Authorization`` header (the API key) included; this filter masks the value before the
+    record reaches any handler.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) == 2
+            and isinstance(args[0], str)
+            and args[0].lower() in _SECRET_HEADERS
+        ):
+            record.args = (args[0], "***")
+        return True
+
+
+#: The logger of the stream's websockets (frames and handshake at DEBUG level), keys masked.
+ws_logger = logging.getLogger("livekit.plugins.cartesia.websocket")
+ws_logger.addFilter(_RedactCredentials())
 
 
 @dataclass
@@ -116,6 +144,7 @@ class SynthesizeStream(agents_tts.SynthesizeStream):
                 open_timeout=timeout,
                 close_timeout=_CLOSE_TIMEOUT,
                 max_size=None,
+                logger=ws_logger,
             )
         except InvalidStatus as e:
             response = e.response
