@@ -1,7 +1,7 @@
 """Jobs in prewarmed child processes: a crash or a memory blow-up takes down one job only.
 
 Processes start with ``forkserver`` on Linux (the server preloads the agent script once, so each
-job process forks from a warm image) and ``spawn`` elsewhere. Each runs the prewarm function,
+job process forks from a warm image and never re-reads the script; see ``_forkserver_main``) and ``spawn`` elsewhere. Each runs the prewarm function,
 reports ready, runs exactly one job and exits.
 """
 
@@ -11,15 +11,17 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import socket
 import sys
 import threading
 import time
+from multiprocessing import spawn
 from multiprocessing.context import BaseContext
 from typing import Any
 
 from ..log import logger
-from . import _proc_main
+from . import _forkserver_main, _proc_main
 from ._executor import ExecutorConfig, JobExecutor, JobResult, RunningJobInfo
 from ._fnref import portable
 from ._ipc import Initialized, JobDone, Shutdown, StartJob, read_frame, write_frame
@@ -49,9 +51,13 @@ def mp_context() -> BaseContext:
         if sys.platform.startswith("linux"):
             ctx = multiprocessing.get_context("forkserver")
             # imported once in the fork server, so every job process starts with them loaded
-            # (the agent script itself is re-imported in each process by multiprocessing)
+            main_path = spawn.get_preparation_data("job_proc").get("init_main_from_path")
+            if main_path:
+                os.environ[_forkserver_main.MAIN_PATH_ENV] = main_path
             plugins = sorted(m for m in sys.modules if m.startswith("livekit.plugins.") and m.count(".") == 2)
-            ctx.set_forkserver_preload(["__main__", "livekit.agents", "livekit.rtc", *plugins])
+            ctx.set_forkserver_preload(
+                ["livekit.agents", "livekit.rtc", *plugins, _forkserver_main.__name__]
+            )
             _mp_ctx = ctx
         else:
             _mp_ctx = multiprocessing.get_context("spawn")
