@@ -38,7 +38,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
 
 if __name__ == "__main__":
-    cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, port=0, num_idle_processes=1, max_retry=1))
+    # load_threshold=inf: these tests must not depend on how busy the machine running them is
+    cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, port=0, num_idle_processes=1, max_retry=1,
+                              load_threshold=float("inf")))
 '''
 
 
