@@ -409,6 +409,7 @@ async def test_drain_refuses_new_jobs_and_lets_running_ones_finish(
 
         release.touch()
         await asyncio.wait_for(draining, 30)
+        await lk.wait_job_status(job, agent_pb.JS_SUCCESS)  # the status travels after the job ends
         assert _statuses(job) == [agent_pb.JS_RUNNING, agent_pb.JS_SUCCESS]
         assert (await _wait_event(out, "shutdown"))["reason"] == "released"
 

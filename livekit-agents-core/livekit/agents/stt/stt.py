@@ -327,8 +327,12 @@ class RecognizeStream(ABC):
         self._input_ch.close()
 
     async def aclose(self) -> None:
-        self._input_ch.close()
-        await cancel_and_wait(self._task)
+        """Abort: stop the stream without asking the provider to finalize."""
+        try:
+            # cancel before closing the input, or the plugin would see a normal end of input
+            await cancel_and_wait(self._task)
+        finally:
+            self._input_ch.close()
 
     def __aiter__(self) -> AsyncIterator[SpeechEvent]:
         return self

@@ -380,9 +380,14 @@ class SynthesizeStream(_AudioStreamBase):
         old.close()
 
     async def aclose(self) -> None:
+        """Abort: stop the stream without sending the provider the end of the input."""
         self._input_ended = True
-        self._input_ch.close()
-        await super().aclose()
+        try:
+            # cancel before closing the input, or the plugin would see a normal end of input
+            # and could ask the provider to finish speaking
+            await super().aclose()
+        finally:
+            self._input_ch.close()
 
     async def __aenter__(self) -> SynthesizeStream:
         return self
