@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,12 +131,34 @@ def test_unknown_first_party_provider_gives_the_pip_line(monkeypatch: pytest.Mon
         registry.resolve("stt", "deepgram-test/nova-3")
 
 
-def test_first_party_hints_match_core_extras() -> None:
-    """Every pip hint names an extra that core really declares."""
-    tomllib = pytest.importorskip("tomllib")
+def _load_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    return tomllib.loads(path.read_text())
 
-    pyproject = Path(__file__).parents[1] / "pyproject.toml"
-    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+
+def test_first_party_hints_match_core_extras() -> None:
+    """Every first-party plugin has a core extra, and every provider it registers gets the pip
+    hint that installs it (and no hint names an extra that does not exist)."""
+    root = Path(__file__).parents[2]
+    extras = _load_toml(root / "livekit-agents-core" / "pyproject.toml")["project"]["optional-dependencies"]
+    expected: dict[str, dict[str, str]] = {kind: {} for kind in registry._FIRST_PARTY_EXTRAS}
+    plugins = sorted((root / "plugins").glob("livekit-plugins-*/pyproject.toml"))
+    assert plugins
+    for pyproject in plugins:
+        project = _load_toml(pyproject)["project"]
+        dist = project["name"]
+        extra = dist.removeprefix("livekit-plugins-")
+        assert extra in extras, f"core has no extra for {dist}: add {extra} = [\"{dist}>=1.0,<2\"]"
+        assert any(req.startswith(dist) for req in extras[extra]), f"extra {extra!r} does not install {dist}"
+        for group, points in project.get("entry-points", {}).items():
+            kind = group.removeprefix("livekit.agents.")
+            if kind in expected:
+                for provider_id in points:
+                    expected[kind][provider_id] = extra
+    assert registry._FIRST_PARTY_EXTRAS == expected
     for kind, names in registry._FIRST_PARTY_EXTRAS.items():
         for provider_id, extra in names.items():
             assert extra in extras, f"{kind} provider {provider_id!r} hints at missing extra {extra!r}"

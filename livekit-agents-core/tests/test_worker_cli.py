@@ -131,6 +131,22 @@ async def test_start_without_credentials_names_the_variables(tmp_path: Path) -> 
         assert name in agent.stderr
 
 
+async def test_start_reads_the_server_and_credentials_from_dotenv(lk: FakeLiveKitServer, tmp_path: Path) -> None:
+    script = tmp_path / "agent.py"
+    _write_agent(script, "1")
+    (tmp_path / ".env").write_text(
+        f"LIVEKIT_URL={lk.url}\nLIVEKIT_API_KEY={API_KEY}\nLIVEKIT_API_SECRET={API_SECRET}\n"
+    )
+    agent = await _spawn(script, "start")
+    try:
+        conn = await lk.wait_for_worker(timeout=60)
+        await agent.wait_output(f"registered worker {conn.id}")
+        agent.proc.send_signal(signal.SIGTERM)
+        assert await agent.wait() == 0
+    finally:
+        await agent.kill()
+
+
 async def test_start_with_wrong_credentials_exits_non_zero(lk: FakeLiveKitServer, tmp_path: Path) -> None:
     script = tmp_path / "agent.py"
     _write_agent(script, "1")

@@ -81,12 +81,12 @@ _GRAMMAR: dict[str, str] = {
 #: First-party provider ids -> the core extra that installs them. Kept in sync with the
 #: ``[project.optional-dependencies]`` of livekit-agents (a test checks this).
 _FIRST_PARTY_EXTRAS: dict[str, dict[str, str]] = {
-    "stt": {"openai": "openai", "azure": "azure", "local": "local"},
+    "stt": {"openai": "openai", "azure": "azure", "deepgram": "deepgram", "local": "local"},
     "llm": {"openai": "openai", "anthropic": "anthropic", "local": "local"},
-    "tts": {"openai": "openai", "elevenlabs": "elevenlabs", "azure": "azure", "local": "piper",
-            "piper": "piper"},
-    "vad": {},
-    "turn_detector": {},
+    "tts": {"openai": "openai", "elevenlabs": "elevenlabs", "azure": "azure",
+            "cartesia": "cartesia", "local": "piper", "piper": "piper"},
+    "vad": {"silero": "silero"},
+    "turn_detector": {"semantic": "turn-detector"},
     "avatar": {},
     "mcp": {},
 }

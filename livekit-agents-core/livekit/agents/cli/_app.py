@@ -111,6 +111,8 @@ def run_app(app: Any, *, argv: list[str] | None = None) -> None:
     if os.environ.get(IMPORT_CHECK_ENV) == "1":
         return
     _load_dotenv()
+    # options are usually built at import time, before .env was read
+    opts.read_environment()
     prog = Path(sys.argv[0]).name or "agent.py"
     parser = build_parser(f"python {prog}")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)

@@ -78,6 +78,11 @@ class WorkerOptions:
             raise ValueError("load_threshold must be > 0")
         if self.num_idle_processes < 0:
             raise ValueError("num_idle_processes must be >= 0")
+        self.read_environment()
+
+    def read_environment(self) -> None:
+        """Fill the server URL, credentials and agent name left empty from ``LIVEKIT_*``
+        variables (the CLI calls it again once ``.env`` is loaded)."""
         self.ws_url = self.ws_url or os.environ.get("LIVEKIT_URL", "")
         self.api_key = self.api_key or os.environ.get("LIVEKIT_API_KEY", "")
         self.api_secret = self.api_secret or os.environ.get("LIVEKIT_API_SECRET", "")
