@@ -158,7 +158,7 @@ def test_first_party_hints_match_core_extras() -> None:
             if kind in expected:
                 for provider_id in points:
                     expected[kind][provider_id] = extra
-    assert registry._FIRST_PARTY_EXTRAS == expected
+    assert expected == registry._FIRST_PARTY_EXTRAS
     for kind, names in registry._FIRST_PARTY_EXTRAS.items():
         for provider_id, extra in names.items():
             assert extra in extras, f"{kind} provider {provider_id!r} hints at missing extra {extra!r}"
