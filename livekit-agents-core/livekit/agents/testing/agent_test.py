@@ -10,6 +10,9 @@
 
 Each test gets a fresh text-only session. ``llm`` may be an LLM object (copied per test when it
 is a FakeLLM), a provider string, or a zero-argument callable returning an LLM.
+
+Once a turn has run, every failing assertion (``self.assert*``, ``self.fail``) ends with the last
+turn's events and the conversation so far.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import copy
 import json
 import unittest
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, overload
 
 from .._exceptions import MissingCredentialsError
 from ..registry import PluginImportError, UnknownProviderError
@@ -30,6 +33,14 @@ if TYPE_CHECKING:
     from ..voice.run_result import RunEvent, RunResult
 
 __all__ = ["AgentTest"]
+
+# Like unittest's own assert methods, these helpers are left out of failure tracebacks (by
+# unittest and by pytest), so a failure points at the test's line and shows its message once.
+__unittest = True
+
+
+class _Described(str):
+    """A failure message that already ends with the conversation (so it is not added twice)."""
 
 
 class AgentTest(unittest.IsolatedAsyncioTestCase):
@@ -51,20 +62,13 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
         return factory()
 
     def create_llm(self) -> LLM:
-        from .. import registry
-
         spec = type(self).llm
         if spec is None:
             from .fake_llm import FakeLLM
 
             return FakeLLM(echo=True)
         if isinstance(spec, str):
-            try:
-                return registry.resolve("llm", spec)  # type: ignore[no-any-return]
-            except MissingCredentialsError as e:
-                raise unittest.SkipTest(f"{spec}: {e}") from None
-            except (UnknownProviderError, PluginImportError) as e:
-                raise unittest.SkipTest(f"{spec} is not installed: {e}") from None
+            return _resolve_llm(spec)
         if isinstance(spec, type) or (callable(spec) and not hasattr(spec, "chat")):
             return spec()  # type: ignore[no-any-return]
         from .fake_llm import FakeLLM
@@ -112,6 +116,30 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
         """The events of the last turn."""
         return self.result.events
 
+    # -- failure messages -----------------------------------------------------------------
+
+    @overload
+    def _with_conversation(self, message: str) -> str: ...
+    @overload
+    def _with_conversation(self, message: str | None) -> str | None: ...
+
+    def _with_conversation(self, message: str | None) -> str | None:
+        """``message`` followed by the last turn and the conversation so far, once a turn ran."""
+        results: list[RunResult] = getattr(self, "_results", [])
+        if not results or isinstance(message, _Described):
+            return message
+        described = results[-1]._describe()
+        return _Described(described if message is None else f"{message}\n{described}")
+
+    def _formatMessage(self, msg: str | None, standardMsg: str) -> str:
+        # every unittest assert* builds its failure message here, then raises or calls fail()
+        return self._with_conversation(super()._formatMessage(msg, standardMsg))
+
+    def fail(self, msg: Any = None) -> NoReturn:
+        # from assert*, ``msg`` is already described; a direct self.fail(...) is described here
+        text = msg if msg is None or isinstance(msg, str) else str(msg)
+        raise self.failureException(self._with_conversation(text))
+
     # -- assertions -----------------------------------------------------------------------
 
     def _calls(self) -> list[tuple[str, dict[str, Any]]]:
@@ -135,14 +163,12 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
                 return
         wanted = f"{name}({', '.join(f'{k}={v!r}' for k, v in expected_args.items())})"
         seen = ", ".join(f"{n}({json.dumps(a)})" for n, a in calls) or "no tool calls"
-        raise self.failureException(f"expected a call to {wanted}; got {seen}\n{self.result._describe()}")
+        self.fail(f"expected a call to {wanted}; got {seen}")
 
     def assertToolNotCalled(self, name: str) -> None:
         for called, args in self._calls():
             if called == name:
-                raise self.failureException(
-                    f"expected no call to {name}, got {name}({json.dumps(args)})\n{self.result._describe()}"
-                )
+                self.fail(f"expected no call to {name}, got {name}({json.dumps(args)})")
 
     def assertHandoff(self, to: type[Agent] | None = None) -> None:
         """The last turn handed off (to an agent of class ``to``)."""
@@ -154,10 +180,43 @@ class AgentTest(unittest.IsolatedAsyncioTestCase):
                 return
         got = ", ".join(type(ev.new_agent).__name__ for ev in handoffs) or "no handoff"
         target = to.__name__ if to else "another agent"
-        raise self.failureException(f"expected a handoff to {target}; got {got}\n{self.result._describe()}")
+        self.fail(f"expected a handoff to {target}; got {got}")
 
     async def assertJudged(self, intent: str, *, llm: LLM | Callable[[], LLM] | None = None) -> None:
         """An LLM judges that the last reply fulfils ``intent`` (uses the test's LLM by default)."""
         judge = llm() if callable(llm) and not hasattr(llm, "chat") else (llm or self.session.llm)
         msg = self.result.expect.contains_message(role="assistant")
         await msg.is_message(role="assistant").judge(judge, intent=intent)  # type: ignore[arg-type]
+
+
+def _resolve_llm(spec: str) -> LLM:
+    """Resolve ``AgentTest.llm = "provider/model"``, skipping only when the environment lacks it.
+
+    Skipped: the provider's API key is not set, or the provider is a first-party one whose plugin
+    (or the library it needs) is not installed. Anything else (a typo'd or unknown provider id, a
+    malformed string, a broken or incompatible plugin) fails with the registry's error, which
+    names the string and lists the installed providers, so a typo cannot silently disable a test.
+    """
+    from .. import registry
+
+    try:
+        return registry.resolve("llm", spec)  # type: ignore[no-any-return]
+    except MissingCredentialsError as e:
+        raise unittest.SkipTest(f"{spec}: {e}") from None
+    except (UnknownProviderError, PluginImportError) as e:
+        if not _first_party_missing(spec, e):
+            raise
+        raise unittest.SkipTest(f"{spec} is not installed: {e}") from None
+
+
+def _first_party_missing(spec: str, error: UnknownProviderError | PluginImportError) -> bool:
+    from .. import registry
+
+    if isinstance(error, UnknownProviderError):
+        provider_id = error.provider
+    elif isinstance(error.__cause__, ModuleNotFoundError):
+        # registered, but the library it needs is missing: the extra is not installed
+        provider_id = registry.parse("llm", spec).provider
+    else:
+        return False
+    return provider_id in registry._FIRST_PARTY_EXTRAS.get("llm", {})
