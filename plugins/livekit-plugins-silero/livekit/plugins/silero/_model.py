@@ -17,16 +17,21 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
 
 logger = logging.getLogger("livekit.plugins.silero")
 
 SUPPORTED_SAMPLE_RATES = (8000, 16000)
 #: file name of the bundled model (Silero VAD v6.2, MIT; see resources/LICENSE.silero-vad)
 MODEL_FILE = "silero_vad.onnx"
+#: SHA-256 of the bundled model; ``download-files`` checks the installed file against it
+MODEL_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"
 _STATE_SHAPE = (2, 1, 128)
 #: longest wait for the windows of other streams before a model run (when several are active)
 GATHER_SECONDS = 0.004
@@ -71,8 +76,13 @@ def load_session(model_path: str | None = None) -> Any:
         return session
 
 
+def bundled_model_file() -> Traversable:
+    """Where the bundled model is read from (inside the installed package)."""
+    return importlib.resources.files(__package__).joinpath("resources").joinpath(MODEL_FILE)
+
+
 def _bundled_model() -> bytes:
-    return importlib.resources.files(__package__).joinpath("resources").joinpath(MODEL_FILE).read_bytes()
+    return bundled_model_file().read_bytes()
 
 
 class StreamState:

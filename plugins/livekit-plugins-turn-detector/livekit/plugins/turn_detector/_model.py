@@ -11,15 +11,20 @@ import concurrent.futures
 import importlib.resources
 import os
 import threading
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
 from ._features import log_mel
 
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
 #: file name of the bundled model (Smart Turn v3.2, BSD-2-Clause; see resources/LICENSE.smart-turn)
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
+#: SHA-256 of the bundled model; ``download-files`` checks the installed file against it
+MODEL_SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
 
 _sessions: dict[tuple[str | None, int], Any] = {}
 _lock = threading.Lock()  # held while a model loads
@@ -53,8 +58,13 @@ def load_session(model_path: str | None = None, cpu_threads: int = 1) -> Any:
         return session
 
 
+def bundled_model_file() -> Traversable:
+    """Where the bundled model is read from (inside the installed package)."""
+    return importlib.resources.files(__package__).joinpath("resources").joinpath(MODEL_FILE)
+
+
 def _bundled_model() -> bytes:
-    return importlib.resources.files(__package__).joinpath("resources").joinpath(MODEL_FILE).read_bytes()
+    return bundled_model_file().read_bytes()
 
 
 def executor() -> concurrent.futures.ThreadPoolExecutor:
