@@ -65,6 +65,10 @@ __all__ = ["AgentActivity"]
 
 #: True while the agent's on_enter hook runs (tools flagged IGNORE_ON_ENTER are hidden)
 _in_on_enter: contextvars.ContextVar[bool] = contextvars.ContextVar("lk_in_on_enter", default=False)
+#: the hook task running in the current context, and the hook's name ("on_enter", "on_exit")
+_current_hook: contextvars.ContextVar[tuple[asyncio.Task[Any], str] | None] = contextvars.ContextVar(
+    "lk_current_hook", default=None
+)
 
 
 @dataclass
@@ -366,11 +370,14 @@ class AgentActivity:
     ) -> asyncio.Task[Any]:
         async def run() -> None:
             token = _in_on_enter.set(on_enter)
+            me = asyncio.current_task()
+            hook_token = _current_hook.set((me, name) if me is not None else None)
             try:
                 await hook()
             except Exception:
                 logger.exception("error in %s of %r", name, self._agent)
             finally:
+                _current_hook.reset(hook_token)
                 _in_on_enter.reset(token)
 
         task = asyncio.create_task(run(), name=name)
@@ -382,6 +389,25 @@ class AgentActivity:
         task.add_done_callback(done)
         self._session._watch_task(task)
         return task
+
+    def _release_calling_hook(self) -> bool:
+        """Let a handoff called from a hook of this agent (``on_enter``...) proceed.
+
+        ``drain`` waits for running hooks, so a hook that awaits a handoff (which drains this
+        activity) would wait for itself: the hook is released instead (it keeps running,
+        ``aclose`` leaves it alone, and speech it starts afterwards on this activity is
+        dropped). Returns False if the caller must not wait for the handoff: from ``on_exit``,
+        a handoff is already under way and waits for the hook to end.
+        """
+        hook = _current_hook.get()
+        if hook is None or hook[0] not in self._speech_tasks:
+            return True
+        task, name = hook
+        if name == "on_exit":
+            return False
+        self._speech_tasks.discard(task)
+        self._queue_changed.set()
+        return True
 
     # -- public actions -------------------------------------------------------------------
 
@@ -897,11 +923,18 @@ class AgentActivity:
                     self._session._tool_item_added(item)
             self._session._emit_event("function_tools_executed", ev)
 
-            new_agents = [r.new_agent for r in results if r.new_agent is not None]
+            # a tool hands off by returning an agent or by calling session.handoff(); either
+            # way the switch happens here, once the step's outputs are in the history
+            new_agents: list[Agent] = []
+            for r in results:
+                if r.new_agent is not None and not any(a is r.new_agent for a in new_agents):
+                    new_agents.append(r.new_agent)
             if len(new_agents) > 1:
-                logger.error("several tools returned an agent in one step; no handoff happens")
+                logger.error("several tools picked different agents in one step; no handoff happens")
                 new_agents = []
-            if new_agents and not speech.interrupted:
+            if new_agents and speech.interrupted:
+                logger.info("handoff to %r dropped: the reply was interrupted", new_agents[0])
+            elif new_agents:
                 self._session._start_handoff(new_agents[0])
                 return
             if speech.interrupted or ev._reply_cancelled:

@@ -30,6 +30,7 @@ from .events import (
     UserStateChangedEvent,
 )
 from .io import AudioInput, AudioOutput, TextOutput
+from .speech_handle import _current_tool_call
 from .text_transforms import TextTransform, check_transforms
 from .turn_detection import TurnDetectionMode, resolve_turn_detection
 
@@ -348,7 +349,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         if self._avatar is not None:
             await self._avatar.start(self, room)
 
-        await self._set_activity(agent, previous=None)
+        await self._set_activity(agent)
         if self._input.audio is not None and self._forward_audio_task is None:
             self._forward_audio_task = asyncio.create_task(self._forward_audio(), name="forward_audio")
         self._update_agent_state("listening")
@@ -499,27 +500,67 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         return result
 
     async def handoff(self, agent: Agent) -> None:
-        """Make ``agent`` the active agent (the current one runs ``on_exit``, the new one ``on_enter``)."""
+        """Make ``agent`` the active agent: the current agent's ``on_exit`` runs, an
+        ``AgentHandoff`` item is added to the history, and ``agent``'s ``on_enter`` runs. The
+        new agent continues the conversation (unless it was given its own ``chat_ctx``).
+
+        Called from your own code (an event handler, a task, ``on_enter``), it returns once
+        ``agent`` is active; queued speech of the current agent is played first.
+
+        Called from a function tool of the current agent, the switch cannot happen while the
+        tool runs (the agent is still in the reply that called the tool), so it is scheduled:
+        this returns at once, and the switch happens when the tool step completes, exactly as
+        if the tool had returned ``agent``. Until then ``current_agent`` is still the calling
+        agent. The tool's return value is recorded as its output, and the old agent does not
+        reply to it; the new agent's ``on_enter`` takes over. If the tool calls this several
+        times, the last call wins; if it also returns an ``Agent``, the returned one wins. If
+        the user interrupts the reply before the tool step completes, no handoff happens.
+        """
+        self._check_agent(agent)
+        if self._defer_handoff_to_tool_step(agent):
+            return
+        activity = self._activity
+        if activity is not None and not activity._release_calling_hook():
+            self._start_handoff(agent)  # from on_exit: a handoff waits for this hook to end
+            return
         task = self._start_handoff(agent)
         await asyncio.shield(task)
 
     def update_agent(self, agent: Agent) -> None:
-        """Hand off to ``agent`` without waiting."""
+        """Hand off to ``agent`` without waiting (from a tool: when the tool step completes)."""
+        self._check_agent(agent)
+        if self._defer_handoff_to_tool_step(agent):
+            return
         self._start_handoff(agent)
 
+    @staticmethod
+    def _check_agent(agent: Agent) -> None:
+        from .agent import Agent as _Agent
+
+        if not isinstance(agent, _Agent):
+            raise TypeError(f"a handoff needs an Agent, got {type(agent).__name__}")
+
+    def _defer_handoff_to_tool_step(self, agent: Agent) -> bool:
+        """From a running tool: record ``agent`` for the end of the tool step (see handoff)."""
+        scope = _current_tool_call.get()
+        if scope is None or not scope.open or scope.speech.done() or self._closing:
+            return False
+        scope.handoff = agent
+        return True
+
     def _start_handoff(self, agent: Agent) -> asyncio.Task[None]:
-        previous = self._agent
-        task = asyncio.create_task(self._set_activity(agent, previous=previous), name="handoff")
+        task = asyncio.create_task(self._set_activity(agent), name="handoff")
         self._watch_task(task)
         return task
 
-    async def _set_activity(self, agent: Agent, *, previous: Agent | None) -> None:
+    async def _set_activity(self, agent: Agent) -> None:
         from .activity import AgentActivity
 
         async with self._activity_lock:
             if self._closing:
                 return
             old = self._activity
+            previous = old.agent if old is not None else None
             if old is not None:
                 if old.agent is agent:
                     return

@@ -14,7 +14,7 @@ from ..llm import ChatChunk, FunctionCall, FunctionCallOutput, StopResponse, Too
 from ..log import logger
 from ..utils.aio import Chan
 from ..utils.misc import shortuuid
-from .speech_handle import _current_tool_speech
+from .speech_handle import _current_tool_call, _current_tool_speech, _ToolCallScope
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -202,7 +202,39 @@ async def execute_tool_call(
     tool_ctx: ToolContext,
     call: FunctionCall,
 ) -> ToolResult:
-    """Run one tool call; every failure becomes an error output for the LLM, never a crash."""
+    """Run one tool call; every failure becomes an error output for the LLM, never a crash.
+
+    A ``session.handoff(agent)`` (or ``update_agent``) made by the tool is deferred to the end
+    of the tool step: it becomes the result's ``new_agent``, as if the tool had returned the
+    agent (an agent the tool does return wins, being its last word). The handoff holds even if
+    the tool then fails; it is lost only if the tool is cancelled (the reply was interrupted).
+    """
+    scope = _ToolCallScope(speech)
+    token = _current_tool_call.set(scope)
+    try:
+        result = await _execute_tool_call(session=session, speech=speech, tool_ctx=tool_ctx, call=call)
+    finally:
+        scope.open = False
+        _current_tool_call.reset(token)
+    if scope.handoff is not None:
+        if result.new_agent is None:
+            result.new_agent = scope.handoff
+            result.reply_required = False
+        elif result.new_agent is not scope.handoff:
+            logger.debug(
+                "tool %s called session.handoff(%r) but returned %r: the returned agent wins",
+                call.name, scope.handoff, result.new_agent,
+            )
+    return result
+
+
+async def _execute_tool_call(
+    *,
+    session: AgentSession[Any],
+    speech: SpeechHandle,
+    tool_ctx: ToolContext,
+    call: FunctionCall,
+) -> ToolResult:
     from ..llm._schema import ToolArgumentsError, parse_arguments
     from .agent import Agent
     from .run_context import RunContext

@@ -11,12 +11,35 @@ from ..utils.misc import shortuuid
 
 if TYPE_CHECKING:
     from ..llm import ChatItem
+    from .agent import Agent
 
 __all__ = ["SpeechHandle"]
 
 #: the speech whose tools are running in the current task (to catch self-deadlocks)
 _current_tool_speech: contextvars.ContextVar[SpeechHandle | None] = contextvars.ContextVar(
     "lk_current_tool_speech", default=None
+)
+
+
+class _ToolCallScope:
+    """One running tool call, as seen by the session it calls back into.
+
+    ``open`` is true only while the tool runs: a task the tool spawned inherits the scope but
+    must not act as the tool once the tool has returned. ``handoff`` is the agent the tool asked
+    for with ``session.handoff()`` / ``session.update_agent()`` (the last call wins).
+    """
+
+    __slots__ = ("handoff", "open", "speech")
+
+    def __init__(self, speech: SpeechHandle) -> None:
+        self.speech = speech
+        self.open = True
+        self.handoff: Agent | None = None
+
+
+#: the tool call running in the current task (so a handoff from a tool waits for no one)
+_current_tool_call: contextvars.ContextVar[_ToolCallScope | None] = contextvars.ContextVar(
+    "lk_current_tool_call", default=None
 )
 
 
