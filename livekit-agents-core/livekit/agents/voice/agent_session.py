@@ -30,7 +30,7 @@ from .events import (
     UserStateChangedEvent,
 )
 from .io import AudioInput, AudioOutput, TextOutput
-from .speech_handle import _current_tool_call
+from .speech_handle import _current_tool_call, _ToolCallScope
 from .text_transforms import TextTransform, check_transforms
 from .turn_detection import TurnDetectionMode, resolve_turn_detection
 
@@ -367,14 +367,44 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop speaking, close the agent and the I/O, and emit ``close``."""
+        """Stop speaking, close the agent and the I/O, and emit ``close``.
+
+        Called from a function tool (an "end the call" tool), it cannot wait for the close,
+        which cancels the reply the tool belongs to: the close starts and this returns at once.
+        """
+        if self._open_tool_call() is not None:
+            self._watch_task(asyncio.create_task(
+                self._close(CloseReason.USER_INITIATED, None), name="close_from_tool"
+            ))
+            return
         await self._close(CloseReason.USER_INITIATED, None)
 
     async def drain(self) -> None:
-        """Let queued speech finish, then close."""
+        """Let queued speech finish, then close.
+
+        Called from a function tool, it returns at once; the reply the tool belongs to
+        (including what the agent says after the tool) finishes, then the session closes.
+        """
+        scope = self._open_tool_call()
+        if scope is not None:
+            speech = scope.speech
+
+            async def after_reply() -> None:
+                await asyncio.shield(speech._done_fut)
+                await self.drain()
+
+            self._watch_task(asyncio.create_task(after_reply(), name="drain_from_tool"))
+            return
         if self._activity is not None:
             await self._activity.drain()
         await self.aclose()
+
+    def _open_tool_call(self) -> _ToolCallScope | None:
+        """The tool call running in this task, if any (it must not wait for its own reply)."""
+        scope = _current_tool_call.get()
+        if scope is None or not scope.open or scope.speech.done() or self._closing:
+            return None
+        return scope
 
     async def _close(self, reason: CloseReason, error: Any) -> None:
         if self._closing:
@@ -542,8 +572,8 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
 
     def _defer_handoff_to_tool_step(self, agent: Agent) -> bool:
         """From a running tool: record ``agent`` for the end of the tool step (see handoff)."""
-        scope = _current_tool_call.get()
-        if scope is None or not scope.open or scope.speech.done() or self._closing:
+        scope = self._open_tool_call()
+        if scope is None:
             return False
         scope.handoff = agent
         return True
