@@ -32,9 +32,10 @@ __all__ = ["LLM", "SamplingOptions"]
 @dataclass(frozen=True)
 class SamplingOptions:
     """How tokens are picked. The defaults keep a small model from looping or rambling:
-    greedy decoding without a repeat penalty repeats itself within a few sentences."""
+    greedy decoding without a repeat penalty repeats itself within a few sentences, and at
+    0.7 a 135M model drifts (into French, into nonsense) in about one reply in four."""
 
-    temperature: float = 0.7
+    temperature: float = 0.2
     top_p: float = 0.9
     top_k: int = 40
     min_p: float = 0.05
@@ -74,7 +75,7 @@ class LLM(_LLM):
         model_path: str | Path | None = None,
         n_ctx: int = 2048,
         n_threads: int = 2,
-        temperature: float = 0.7,
+        temperature: float = 0.2,
         top_p: float = 0.9,
         top_k: int = 40,
         min_p: float = 0.05,
