@@ -91,6 +91,9 @@ class EOUMetrics(_Metrics):
     end_of_utterance_delay: float
     transcription_delay: float
     on_user_turn_completed_delay: float = 0.0
+    #: the wait chosen after the end of speech: ``max_endpointing_delay`` when the turn detector
+    #: judged the user mid-sentence, ``min_endpointing_delay`` otherwise
+    endpointing_delay: float = 0.0
     speech_id: str | None = None
     timestamp: float = field(default_factory=time.time)
     type: Literal["eou_metrics"] = "eou_metrics"

@@ -705,6 +705,7 @@ class AgentActivity:
                     end_of_utterance_delay=info.end_of_utterance_delay,
                     transcription_delay=info.transcription_delay,
                     on_user_turn_completed_delay=hook_delay,
+                    endpointing_delay=info.endpointing_delay,
                     speech_id=speech.id if speech else None,
                 )
             )

@@ -44,6 +44,8 @@ class EndOfTurnInfo:
     started_speaking_at: float | None
     stopped_speaking_at: float | None
     language: str | None = None
+    #: the wait the session chose after the end of speech (min or max endpointing delay)
+    endpointing_delay: float = 0.0
 
 
 class RecognitionHooks(Protocol):
@@ -287,6 +289,7 @@ class AudioRecognition:
             started_speaking_at=self._speech_started_at,
             stopped_speaking_at=stopped_at,
             language=self._language,
+            endpointing_delay=delay,
         )
         self._eou_task = None
         if self._hooks.on_end_of_turn(info):
