@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from livekit.agents import Agent, AgentSession
-from livekit.agents.cli.download import download_files
+from livekit.agents.cli.download import FileIntegrityError, Progress, download_files
 from livekit.agents.testing import FakeLLM, FakeResponse, FakeToolCall
 
 
@@ -126,3 +126,26 @@ def test_download_files_with_no_hooks(capsys: pytest.CaptureFixture[str], monkey
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: [])
     assert download_files() == 0
     assert "no installed plugin needs files" in capsys.readouterr().out
+
+
+def test_progress_verify_checks_a_packaged_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights" * 1000)
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    fix = "pip install --force-reinstall acme"
+    progress = Progress("acme")
+    progress.verify(model, digest, what="the Acme model", fix=fix)
+    assert "acme: model.bin (verified) ready" in capsys.readouterr().out
+
+    with pytest.raises(FileIntegrityError) as info:
+        progress.verify(model, "0" * 64, what="the Acme model", fix=fix, source="acme-data 1.0")
+    message = str(info.value)
+    assert f"the Acme model {model} (7000 bytes) has sha256 {digest}, expected {'0' * 64}" in message
+    assert "or acme-data 1.0 is not the release" in message and fix in message
+    assert "ready" not in capsys.readouterr().out
+
+    with pytest.raises(FileNotFoundError, match="the Acme model is missing") as missing:
+        progress.verify(tmp_path / "gone.bin", digest, what="the Acme model", fix=fix)
+    assert fix in str(missing.value)

@@ -7,15 +7,23 @@ already in place), so the command is safe to run twice.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata as importlib_metadata
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-__all__ = ["DOWNLOAD_GROUP", "Progress", "download_files"]
+__all__ = ["DOWNLOAD_GROUP", "FileIntegrityError", "Progress", "download_files"]
 
 DOWNLOAD_GROUP = "livekit.agents.download"
+
+_CHUNK = 1 << 20
+
+
+class FileIntegrityError(RuntimeError):
+    """An installed file does not have its pinned checksum (corrupt or modified)."""
 
 
 class Progress:
@@ -47,6 +55,41 @@ class Progress:
         yield advance
         size = f" ({done[0] / 1e6:.1f} MB)" if done[0] else ""
         print(f"{self.plugin}: {name} ready{size}", flush=True)
+
+    def verify(
+        self,
+        path: Path,
+        sha256: str,
+        *,
+        what: str,
+        fix: str,
+        source: str | None = None,
+        error: type[FileIntegrityError] = FileIntegrityError,
+    ) -> None:
+        """Check that a file shipped in a package exists and hashes to ``sha256``, reporting
+        the bytes read as one file. ``what`` names it in errors ("the Silero VAD model"),
+        ``fix`` is the command that repairs it, ``source`` the package it came from."""
+        installed = source or "package"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{what} is missing: {path} does not exist; the installed {installed} is "
+                f"incomplete: reinstall it ({fix})"
+            )
+        size = path.stat().st_size
+        digest = hashlib.sha256()
+        with self.file(f"{path.name} (verified)", size) as advance, path.open("rb") as f:
+            while block := f.read(_CHUNK):
+                digest.update(block)
+                advance(len(block))
+            actual = digest.hexdigest()
+            if actual != sha256:
+                release = (
+                    f", or {source} is not the release this plugin was built for" if source else ""
+                )
+                raise error(
+                    f"{what} {path} ({size} bytes) has sha256 {actual}, expected {sha256}: the "
+                    f"file is corrupt or was modified{release}; reinstall the package ({fix})"
+                )
 
 
 def download_files() -> int:

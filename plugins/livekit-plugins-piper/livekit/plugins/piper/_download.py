@@ -11,19 +11,17 @@ disk, so loading it in the ``download-files`` process would warm nothing for the
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-from pathlib import Path
 from typing import Any
+
+from livekit.agents.cli.download import FileIntegrityError
 
 from ._voices import VOICES, packaged_voice_files, resolve_voice
 
-__all__ = ["VoiceIntegrityError", "prepare", "verify_file"]
-
-_CHUNK = 1 << 20
+__all__ = ["VoiceIntegrityError", "prepare"]
 
 
-class VoiceIntegrityError(RuntimeError):
+class VoiceIntegrityError(FileIntegrityError):
     """An installed voice file does not have the pinned checksum (corrupt or modified)."""
 
 
@@ -40,29 +38,7 @@ def prepare(progress: Any) -> None:
             (model, voice.model_sha256, f"the {name!r} voice model"),
             (config, voice.config_sha256, f"the {name!r} voice config"),
         ):
-            verify_file(path, sha256, progress, what=what, source=installed, fix=fix)
-        resolve_voice(name)  # the config parses as the TTS will read it
-
-
-def verify_file(
-    path: Path, sha256: str, progress: Any, *, what: str, source: str, fix: str
-) -> None:
-    """Check that ``path`` exists and hashes to ``sha256``; report it as one progress file."""
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{what} is missing: {path} does not exist; the installed {source} is incomplete: "
-            f"reinstall it ({fix})"
-        )
-    size = path.stat().st_size
-    digest = hashlib.sha256()
-    with progress.file(f"{path.name} (verified)", size) as advance, path.open("rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-            advance(len(block))
-        actual = digest.hexdigest()
-        if actual != sha256:
-            raise VoiceIntegrityError(
-                f"{what} {path} ({size} bytes) has sha256 {actual}, expected {sha256}: the file "
-                f"is corrupt or was modified, or {source} is not the release this plugin was "
-                f"built for; reinstall the package ({fix})"
+            progress.verify(
+                path, sha256, what=what, fix=fix, source=installed, error=VoiceIntegrityError
             )
+        resolve_voice(name)  # the config parses as the TTS will read it

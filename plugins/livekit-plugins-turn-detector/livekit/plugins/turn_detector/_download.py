@@ -10,46 +10,25 @@ loading it in the ``download-files`` process would warm nothing for the worker (
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
-from pathlib import Path
 from typing import Any
+
+from livekit.agents.cli.download import FileIntegrityError
 
 from . import _model
 
-__all__ = ["ModelIntegrityError", "prepare", "verify_model"]
+__all__ = ["ModelIntegrityError", "prepare"]
 
-_CHUNK = 1 << 20
 _REINSTALL = "pip install --force-reinstall --no-cache-dir livekit-plugins-turn-detector"
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(FileIntegrityError):
     """The installed model file does not have the pinned checksum (corrupt or modified)."""
 
 
 def prepare(progress: Any) -> None:
     """The ``livekit.agents.download`` hook: verify the model the plugin will load."""
     with importlib.resources.as_file(_model.bundled_model_file()) as path:
-        verify_model(path, _model.MODEL_SHA256, progress)
-
-
-def verify_model(path: Path, sha256: str, progress: Any) -> None:
-    """Check that ``path`` exists and hashes to ``sha256``; report it as one progress file."""
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"the Smart Turn model is missing: {path} does not exist; the installed package "
-            f"is incomplete: reinstall it ({_REINSTALL})"
+        progress.verify(
+            path, _model.MODEL_SHA256, what="the Smart Turn model", fix=_REINSTALL, error=ModelIntegrityError
         )
-    size = path.stat().st_size
-    digest = hashlib.sha256()
-    with progress.file(f"{path.name} (verified)", size) as advance, path.open("rb") as f:
-        while block := f.read(_CHUNK):
-            digest.update(block)
-            advance(len(block))
-        actual = digest.hexdigest()
-        if actual != sha256:
-            raise ModelIntegrityError(
-                f"the Smart Turn model {path} ({size} bytes) has sha256 {actual}, expected "
-                f"{sha256}: the file is corrupt or was modified; reinstall the package "
-                f"({_REINSTALL})"
-            )
