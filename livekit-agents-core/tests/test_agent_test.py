@@ -188,7 +188,10 @@ def test_plain_assertion_failure_shows_conversation(pytester: pytest.Pytester) -
     assert "Run for user input 'Hello':" in out
     assert "user: Hello" in out
     assert "assistant: Hello! How can I help?" in out
-    assert out.count("Conversation so far:") == 1
+    # The failure report shows the conversation once (pytest's short summary may repeat the
+    # whole message when it runs under CI, so count in the failure section only).
+    report = out.split("short test summary info")[0]
+    assert report.count("Conversation so far:") == 1
 
 
 def test_typo_in_llm_fails_instead_of_skipping(pytester: pytest.Pytester) -> None:
