@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from livekit.agents import (
     APIConnectionError,
@@ -29,6 +29,7 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "ClientConfig",
+    "resolve_base_url",
     "sdk_errors",
     "to_api_error",
 ]
@@ -38,6 +39,40 @@ API_KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
 #: sent to OpenAI-compatible servers that need no key (Ollama, vLLM, ...): the SDK needs one
 PLACEHOLDER_KEY = "no-key-needed"
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    """``base_url``, else ``$OPENAI_BASE_URL``, else OpenAI's; checked, without a trailing ``/``.
+
+    A bad value raises ``ValueError`` naming where it came from; the value itself is not
+    repeated (a key pasted into the wrong variable must not end up in a log).
+    """
+    if base_url and base_url.strip():
+        return _check_url(base_url, source="base_url")
+    from_env = os.environ.get(BASE_URL_ENV, "").strip()
+    if from_env:
+        return _check_url(from_env, source=BASE_URL_ENV, note=" (read when base_url= is not given)")
+    return DEFAULT_BASE_URL
+
+
+def _check_url(value: str, *, source: str, note: str = "") -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    problem = ""
+    if parts.scheme.lower() not in ("http", "https"):
+        problem = "it does not start with http:// or https://"
+    elif not parts.hostname:
+        problem = "it has no host"
+    else:
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            problem = "its port is not a number between 0 and 65535"
+    if problem:
+        raise ValueError(
+            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, but {problem}{note}"
+        )
+    return url
 
 
 def is_openai_host(base_url: str) -> bool:
@@ -55,7 +90,7 @@ class ClientConfig:
     @classmethod
     def resolve(cls, *, api_key: str | None, base_url: str | None, what: str) -> ClientConfig:
         """Apply the environment fallbacks; a missing key fails only for OpenAI's own hosts."""
-        url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        url = resolve_base_url(base_url)
         key = api_key or os.environ.get(API_KEY_ENV)
         if not key:
             if is_openai_host(url):
