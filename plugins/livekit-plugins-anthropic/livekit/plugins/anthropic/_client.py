@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from livekit.agents import (
     APIConnectionError,
@@ -23,7 +24,14 @@ from livekit.agents import (
 if TYPE_CHECKING:
     import anthropic
 
-__all__ = ["API_KEY_ENV", "BASE_URL_ENV", "ClientConfig", "sdk_errors", "to_api_error"]
+__all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "ClientConfig",
+    "resolve_base_url",
+    "sdk_errors",
+    "to_api_error",
+]
 
 API_KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -43,6 +51,40 @@ _STREAM_ERROR_STATUS = {
 }
 
 
+def resolve_base_url(base_url: str | None) -> str:
+    """``base_url``, else ``$ANTHROPIC_BASE_URL``, else Anthropic's; checked, without a final ``/``.
+
+    A bad value raises ``ValueError`` naming where it came from; the value itself is not
+    repeated (a key pasted into the wrong variable must not end up in a log).
+    """
+    if base_url and base_url.strip():
+        return _check_url(base_url, source="base_url")
+    from_env = os.environ.get(BASE_URL_ENV, "").strip()
+    if from_env:
+        return _check_url(from_env, source=BASE_URL_ENV, note=" (read when base_url= is not given)")
+    return DEFAULT_BASE_URL
+
+
+def _check_url(value: str, *, source: str, note: str = "") -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    problem = ""
+    if parts.scheme.lower() not in ("http", "https"):
+        problem = "it does not start with http:// or https://"
+    elif not parts.hostname:
+        problem = "it has no host"
+    else:
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            problem = "its port is not a number between 0 and 65535"
+    if problem:
+        raise ValueError(
+            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, but {problem}{note}"
+        )
+    return url
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     api_key: str
@@ -57,8 +99,7 @@ class ClientConfig:
                 f"variable or pass api_key=...",
                 env_var=API_KEY_ENV,
             )
-        url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        return cls(api_key=key, base_url=url)
+        return cls(api_key=key, base_url=resolve_base_url(base_url))
 
     def create_client(self) -> anthropic.AsyncAnthropic:
         import httpx2
