@@ -11,6 +11,12 @@ from fake_servers.deepgram import FakeDeepgram
 from livekit import rtc
 
 
+@pytest.fixture(autouse=True)
+def _no_base_url_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests set ``DEEPGRAM_BASE_URL`` themselves; one exported in the shell must not leak in."""
+    monkeypatch.delenv("DEEPGRAM_BASE_URL", raising=False)
+
+
 @pytest.fixture
 async def dg() -> AsyncIterator[FakeDeepgram]:
     async with FakeDeepgram() as srv:

@@ -191,9 +191,7 @@ class STT(agents_stt.STT):
         if keyterms and not model.startswith("nova-3"):
             raise ValueError(f"keyterms= needs a nova-3 model ({model!r} takes keywords=)")
         self._api_key = key
-        self._http_base, self._ws_base = _utils.split_base_url(
-            base_url or os.environ.get(_utils.BASE_URL_ENV) or _utils.DEFAULT_BASE_URL
-        )
+        self._http_base, self._ws_base = _utils.resolve_base_url(base_url)
         self._opts = STTOptions(
             model=model,
             language=language,
