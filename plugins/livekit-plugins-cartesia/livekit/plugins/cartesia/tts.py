@@ -129,9 +129,7 @@ class TTS(agents_tts.TTS):
         if max_buffer_delay_ms is not None and not 0 <= max_buffer_delay_ms <= 5000:
             raise ValueError(f"max_buffer_delay_ms must be within 0-5000, got {max_buffer_delay_ms}")
         self._api_key = key
-        self._http_base, self._ws_base = _utils.split_base_url(
-            base_url or os.environ.get(_utils.BASE_URL_ENV) or _utils.DEFAULT_BASE_URL
-        )
+        self._http_base, self._ws_base = _utils.resolve_base_url(base_url)
         self._opts = TTSOptions(
             model=model,
             voice=voice,
