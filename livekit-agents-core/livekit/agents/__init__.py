@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         AgentSession,
         AgentState,
         AgentStateChangedEvent,
+        AgentTask,
         ChatMessageEvent,
         CloseEvent,
         CloseReason,
@@ -119,7 +120,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(
         [
             "Agent", "AgentEvent", "AgentFalseInterruptionEvent", "AgentHandoffEvent", "AgentSession",
-            "AgentState", "AgentStateChangedEvent", "ChatMessageEvent", "CloseEvent", "CloseReason",
+            "AgentState", "AgentStateChangedEvent", "AgentTask", "ChatMessageEvent", "CloseEvent", "CloseReason",
             "ConversationItemAddedEvent", "ErrorEvent", "FunctionCallEvent", "FunctionCallOutputEvent",
             "FunctionToolsExecutedEvent", "MetricsCollectedEvent", "ModelSettings", "RoomIO",
             "RoomInputOptions", "RoomOutputOptions", "RunContext", "RunResult", "SessionConnectOptions", "SpeechCreatedEvent", "SpeechHandle",

@@ -2,6 +2,7 @@
 
 from .agent import Agent, ModelSettings
 from .agent_session import AgentSession, AgentSessionOptions, SessionConnectOptions
+from .agent_task import AgentTask
 from .events import (
     AgentEvent,
     AgentFalseInterruptionEvent,
@@ -49,6 +50,7 @@ __all__ = [
     "AgentSpeechStartedEvent",
     "AgentState",
     "AgentStateChangedEvent",
+    "AgentTask",
     "AudioInput",
     "AudioOutput",
     "ChatMessageEvent",

@@ -69,6 +69,10 @@ _in_on_enter: contextvars.ContextVar[bool] = contextvars.ContextVar("lk_in_on_en
 _current_hook: contextvars.ContextVar[tuple[asyncio.Task[Any], str] | None] = contextvars.ContextVar(
     "lk_current_hook", default=None
 )
+#: the activity whose speech task or hook is running in the current context (AgentTask uses it)
+_current_activity: contextvars.ContextVar[AgentActivity | None] = contextvars.ContextVar(
+    "lk_current_activity", default=None
+)
 
 
 @dataclass
@@ -289,6 +293,20 @@ class AgentActivity:
         if self._scheduling_task is not None:
             await asyncio.gather(self._scheduling_task, return_exceptions=True)
 
+    async def pause(self) -> None:
+        """Stop listening while an :class:`AgentTask` takes over; running speech and tools go on."""
+        self._cancel_false_interruption()
+        if self._preemptive is not None:
+            self._cancel_preemptive()
+        recognition, self._recognition = self._recognition, None
+        if recognition is not None:
+            await recognition.aclose()
+
+    def resume(self) -> None:
+        """Listen again after an :class:`AgentTask` completed."""
+        if not self._closed and self._recognition is None:
+            self._start_recognition()
+
     async def aclose(self) -> None:
         if self._closed:
             return
@@ -351,11 +369,16 @@ class AgentActivity:
         return any(not t.done() for t in self._speech_tasks)
 
     def _create_speech_task(self, coro: Coroutine[Any, Any, Any], speech: SpeechHandle, name: str) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coro, name=name)
+        async def run() -> Any:
+            _current_activity.set(self)
+            return await coro
+
+        task = asyncio.create_task(run(), name=name)
         self._speech_tasks.add(task)
 
         def done(t: asyncio.Task[Any]) -> None:
             self._speech_tasks.discard(t)
+            coro.close()  # no-op once awaited; a task cancelled before it ran never awaited it
             if not t.cancelled() and (exc := t.exception()) is not None:
                 speech._error = exc
                 logger.error("speech %s failed: %s", speech.id, exc, exc_info=exc)
@@ -369,6 +392,7 @@ class AgentActivity:
         self, hook: Callable[[], Coroutine[Any, Any, Any]], *, name: str, on_enter: bool = False
     ) -> asyncio.Task[Any]:
         async def run() -> None:
+            _current_activity.set(self)
             token = _in_on_enter.set(on_enter)
             me = asyncio.current_task()
             hook_token = _current_hook.set((me, name) if me is not None else None)

@@ -202,6 +202,10 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         self._history = ChatContext.empty()
         self._activity: AgentActivity | None = None
         self._activity_lock = asyncio.Lock()
+        #: activities paused while an AgentTask they await runs (innermost last)
+        self._task_callers: list[AgentActivity] = []
+        #: speeches and hook tasks waiting on an AgentTask (a run does not wait for them)
+        self._suspended: set[Any] = set()
         self._agent: Agent | None = None
         self._agent_state: AgentState = "initializing"
         self._user_state: UserState = "listening"
@@ -412,9 +416,16 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         self._closing = True
         if self._away_timer is not None:
             self._away_timer.cancel()
+        from .agent_task import AgentTask
+
+        if isinstance(self._agent, AgentTask):
+            self._agent.cancel()  # the awaiting tool gets a ToolError, not a hang
         if self._activity is not None:
             with contextlib.suppress(Exception):
                 await self._activity.aclose()
+        for caller in reversed(self._task_callers):
+            with contextlib.suppress(Exception):
+                await caller.aclose()
         if self._forward_audio_task is not None:
             self._forward_audio_task.cancel()
             await asyncio.gather(self._forward_audio_task, return_exceptions=True)
@@ -549,6 +560,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         self._check_agent(agent)
         if self._defer_handoff_to_tool_step(agent):
             return
+        self._refuse_during_task(agent)
         activity = self._activity
         if activity is not None and not activity._release_calling_hook():
             self._start_handoff(agent)  # from on_exit: a handoff waits for this hook to end
@@ -561,7 +573,15 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         self._check_agent(agent)
         if self._defer_handoff_to_tool_step(agent):
             return
+        self._refuse_during_task(agent)
         self._start_handoff(agent)
+
+    def _refuse_during_task(self, agent: Agent) -> None:
+        if self._task_callers:
+            raise RuntimeError(
+                f"cannot hand off to {agent!r} while the AgentTask {self._agent!r} runs: "
+                "complete the task, then hand off from the agent that awaited it"
+            )
 
     @staticmethod
     def _check_agent(agent: Agent) -> None:
@@ -588,6 +608,12 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
 
         async with self._activity_lock:
             if self._closing:
+                return
+            if self._task_callers:
+                logger.error(
+                    "handoff to %r dropped: the AgentTask %r is running (complete it, then hand "
+                    "off from the agent that awaited it)", agent, self._agent,
+                )
                 return
             old = self._activity
             previous = old.agent if old is not None else None

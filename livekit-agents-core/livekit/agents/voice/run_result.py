@@ -107,11 +107,11 @@ class RunResult:
         self._armed = True
         self._schedule_check()
 
-    def _watch_speech(self, speech: SpeechHandle) -> None:
+    def _watch_speech(self, speech: SpeechHandle, *, replay: bool = True) -> None:
         if speech in self._speeches:
             return
         self._speeches.add(speech)
-        for item in speech.chat_items:
+        for item in speech.chat_items if replay else ():
             self._item_added(item)
         speech._item_added_cbs.append(self._item_added)
         speech.add_done_callback(lambda _: self._schedule_check())
@@ -144,7 +144,11 @@ class RunResult:
         self._check_scheduled = False
         if not self._armed or self.done():
             return
-        if all(s.done() for s in self._speeches) and all(t.done() for t in self._tasks):
+        # what waits on a running AgentTask waits for the user: the run does not wait for it
+        suspended = self._session._suspended
+        if all(s.done() or s in suspended for s in self._speeches) and all(
+            t.done() or t in suspended for t in self._tasks
+        ):
             self._done.set_result(None)
             for s in self._speeches:
                 if self._item_added in s._item_added_cbs:
