@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -9,21 +10,50 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 from .models import VoiceSettings, output_format
 
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
+#: the server when no ``base_url`` is given (the SDK defines none; its key is ELEVENLABS_API_KEY)
+BASE_URL_ENV = "ELEVENLABS_BASE_URL"
 
 TextNormalization = Literal["auto", "on", "off"]
 
 
-def normalize_base_url(base_url: str) -> str:
+def resolve_base_url(base_url: str | None) -> str:
+    """``base_url``, else ``$ELEVENLABS_BASE_URL``, else ElevenLabs' own server; normalized.
+
+    A bad value raises ``ValueError`` naming where it came from; the value itself is not
+    repeated (a key pasted into the wrong variable must not end up in a log).
+    """
+    if base_url and base_url.strip():
+        return normalize_base_url(base_url)
+    from_env = os.environ.get(BASE_URL_ENV, "").strip()
+    if from_env:
+        return normalize_base_url(
+            from_env, source=BASE_URL_ENV, note=" (read when base_url= is not given)"
+        )
+    return DEFAULT_BASE_URL
+
+
+def normalize_base_url(base_url: str, *, source: str = "base_url", note: str = "") -> str:
     """``https://host[/prefix]`` without a trailing ``/`` or ``/v1`` (both spellings are accepted)."""
     url = base_url.strip().rstrip("/")
     if url.endswith("/v1"):
         url = url[: -len("/v1")]
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
+    problem = ""
+    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
+        problem = "it does not start with http://, https://, ws:// or wss://"
+    elif not parts.hostname:
+        problem = "it has no host"
+    else:
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            problem = "its port is not a number between 0 and 65535"
+    if problem:
         raise ValueError(
-            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {base_url!r}"
+            f"{source} must be an http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}, "
+            f"but {problem}{note}"
         )
-    return url
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
 
 
 @dataclass

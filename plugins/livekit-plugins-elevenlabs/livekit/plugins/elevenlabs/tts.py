@@ -14,7 +14,7 @@ from livekit.agents.tts import ChunkedStream, SynthesizeStream, TTSCapabilities
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions
 
 from . import _rest
-from ._options import DEFAULT_BASE_URL, TextNormalization, TTSOptions, normalize_base_url
+from ._options import TextNormalization, TTSOptions, resolve_base_url
 from ._stream import StreamInputStream
 from .models import (
     DEFAULT_MODEL,
@@ -40,7 +40,8 @@ class TTS(_TTS):
 
     ``voice`` is a voice id; ``model`` a model id or a short name (``flash-v2.5``,
     ``multilingual-v2``...). The key comes from ``api_key`` or ``ELEVEN_API_KEY`` /
-    ``ELEVENLABS_API_KEY``; ``base_url`` points the plugin at a compatible server.
+    ``ELEVENLABS_API_KEY``; ``base_url`` (else ``ELEVENLABS_BASE_URL``) points the plugin at a
+    compatible server or a proxy.
     ``auto_mode`` and ``chunk_length_schedule`` tune how the server buffers streamed text.
     """
 
@@ -87,7 +88,7 @@ class TTS(_TTS):
         )
         self._opts = TTSOptions(
             api_key=key,
-            base_url=normalize_base_url(base_url or DEFAULT_BASE_URL),
+            base_url=resolve_base_url(base_url),
             voice=voice.strip(),
             model=model_id,
             sample_rate=sample_rate,
