@@ -1,5 +1,6 @@
 """The plugin ecosystem from the outside: build wheels, install them in a fresh virtualenv,
-and resolve providers by string, including a third-party plugin made from the template.
+and resolve providers by string, including a third-party plugin made from the template
+(``tools/new_plugin.py``).
 
 Installs are offline (``uv pip install --offline``): dependencies come from uv's cache, which
 the test environment's own installation filled.
@@ -7,22 +8,36 @@ the test environment's own installation filled.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+
+from livekit.agents import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "livekit-agents-core"
 
-pytestmark = pytest.mark.slow
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("new_plugin", ROOT / "tools" / "new_plugin.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _run(*cmd: str, cwd: Path | None = None) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
+new_plugin = _generator()
+
+
+def _run(*cmd: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
     if proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc.stdout
@@ -63,8 +78,50 @@ def _assert_pep420(wheel: Path) -> None:
     assert "livekit/plugins/__init__.py" not in names, wheel.name
 
 
+def test_generator_covers_every_registry_kind() -> None:
+    assert set(new_plugin.KINDS) == set(registry.KINDS)
+
+
+def test_unknown_kind_lists_the_valid_kinds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert new_plugin.main(["acme", "--kinds", "stt,avatars", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown: avatars" in err and all(kind in err for kind in registry.KINDS)
+    assert not any(tmp_path.iterdir())
+
+
+def test_turn_detector_cannot_shadow_a_turn_detection_mode(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="built-in mode"):
+        new_plugin.generate("manual", ["turn_detector"], tmp_path)
+
+
+def _expose(plugin: Path, site: Path) -> dict[str, str]:
+    """An environment where ``plugin`` imports and registers its entry points, uninstalled."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    project = tomllib.loads((plugin / "pyproject.toml").read_text())["project"]
+    info = site / f"{project['name'].replace('-', '_')}-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in eps.items()) + "\n"
+        for group, eps in project["entry-points"].items()
+    ))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), str(site)])}
+
+
+def test_template_plugin_with_every_kind_passes_its_tests(tmp_path: Path) -> None:
+    plugin = new_plugin.generate("acme", list(new_plugin.KINDS), tmp_path)
+    env = _expose(plugin, tmp_path / "site")
+    out = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", cwd=plugin, env=env)
+    # one test resolves every kind by string, then one behaviour test per kind
+    assert f"{len(new_plugin.KINDS) + 1} passed" in out, out
+
+
+@pytest.mark.slow
 def test_template_plugin_resolves_in_a_fresh_virtualenv(tmp_path: Path, dist: Path, core_wheel: Path) -> None:
-    _run(sys.executable, str(ROOT / "tools" / "new_plugin.py"), "acme", "--kinds", "stt,tts,llm",
+    _run(sys.executable, str(ROOT / "tools" / "new_plugin.py"), "acme", "--kinds", ",".join(new_plugin.KINDS),
          "--out", str(tmp_path))
     plugin = tmp_path / "livekit-plugins-acme"
     plugin_wheel = _build(plugin, dist)
@@ -75,9 +132,10 @@ def test_template_plugin_resolves_in_a_fresh_virtualenv(tmp_path: Path, dist: Pa
     _install(python, str(core_wheel), str(plugin_wheel))
 
     listing = json.loads(_run(str(python), "-m", "livekit.agents", "plugins", "--json", "--check"))
-    rows = {r["provider"]: r for r in listing["providers"]["tts"]}
-    assert rows["acme"]["distribution"] == "livekit-plugins-acme"
-    assert rows["acme"]["version"] == "0.1.0" and rows["acme"]["status"] == "ok"
+    for kind in new_plugin.KINDS:
+        rows = {r["provider"]: r for r in listing["providers"][kind]}
+        assert rows["acme"]["distribution"] == "livekit-plugins-acme", kind
+        assert rows["acme"]["version"] == "0.1.0" and rows["acme"]["status"] == "ok", kind
 
     script = (
         "import asyncio, livekit.rtc\n"
@@ -112,6 +170,7 @@ def _first_party_extra() -> tuple[str, Path] | None:
     return None
 
 
+@pytest.mark.slow
 def test_core_extra_pulls_its_plugin(tmp_path: Path, dist: Path, core_wheel: Path) -> None:
     found = _first_party_extra()
     if found is None:

@@ -2,6 +2,7 @@
 """Generate a provider plugin distribution from the template.
 
     python tools/new_plugin.py acme --kinds stt,tts            # -> plugins/livekit-plugins-acme/
+    python tools/new_plugin.py acme --kinds turn_detector,avatar,mcp
     python tools/new_plugin.py acme --kinds llm --out /tmp/x   # anywhere (third-party repos)
 
 The result is a complete distribution: a pyproject with entry points (so ``"acme/<model>"``
@@ -18,15 +19,28 @@ import sys
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent / "plugin_template"
-KINDS = ("stt", "llm", "tts", "vad")
-CLASS = {"stt": "STT", "llm": "LLM", "tts": "TTS", "vad": "VAD"}
-SAMPLE = {"stt": "{n}/default", "llm": "{n}/default", "tts": "{n}/default:default", "vad": "{n}"}
+#: the provider kinds of ``livekit.agents.registry.KINDS`` (a test keeps them in sync)
+KINDS = ("stt", "llm", "tts", "vad", "turn_detector", "avatar", "mcp")
+CLASS = {"stt": "STT", "llm": "LLM", "tts": "TTS", "vad": "VAD",
+         "turn_detector": "TurnDetector", "avatar": "Avatar", "mcp": "MCPServer"}
+#: how factory descriptions name each kind
+TITLE = {**CLASS, "turn_detector": "turn detector", "avatar": "avatar", "mcp": "MCP server"}
+SAMPLE = {"stt": "{n}/default", "llm": "{n}/default", "tts": "{n}/default:default", "vad": "{n}",
+          "turn_detector": "{n}", "avatar": "{n}/default", "mcp": "{n}"}
+#: kinds resolved from a bare name: their factories list no models
+BARE = ("vad", "turn_detector", "mcp")
+#: how AgentSession takes each kind, when not by its own name
+SESSION_ARG = {"turn_detector": 'turn_detection="{s}"', "mcp": 'mcp_servers=["{s}"]'}
+#: modules generated besides <kind>.py
+EXTRA_MODULES = {"mcp": ("mcp_server",)}
+#: turn_detection values that select a built-in mode, so never reach a plugin
+TURN_MODES = ("vad", "stt", "manual")
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
 
 _FACTORY = '''
 
-@provider(kind="{kind}", description="{title} {kind_title}", models=("default",))
+@provider(kind="{kind}", description="{title} {kind_title}", models={models})
 def {kind}(model: str | None, variant: str | None, **options: Any) -> Any:
     from .{kind} import {cls}
 
@@ -38,6 +52,9 @@ _FACTORY_BODY = {
     '    return LLM(model=model if variant is None else f"{model}:{variant}", **options)\n',
     "tts": '    return TTS(model=model or "default", voice=variant or "default", **options)\n',
     "vad": "    return VAD(**options)\n",
+    "turn_detector": "    return TurnDetector(**options)\n",
+    "avatar": '    return Avatar(avatar_id=model or "default", **options)\n',
+    "mcp": "    return MCPServer(**options)\n",
 }
 
 _BEHAVIOUR_TESTS = {
@@ -85,6 +102,53 @@ async def test_vad_detects_speech() -> None:
     kinds = [ev.type async for ev in stream]
     assert VADEventType.START_OF_SPEECH in kinds
 ''',
+    "turn_detector": '''
+
+async def test_turn_detector_waits_for_unfinished_sentences() -> None:
+    from livekit.agents import ChatContext
+
+    detector = registry.resolve("turn_detector", "{n}")
+    threshold = await detector.unlikely_threshold("en")
+    assert threshold is not None
+
+    async def predict(text: str) -> float:
+        ctx = ChatContext.empty()
+        ctx.add_message(role="user", content=text)
+        return float(await detector.predict_end_of_turn(ctx))
+
+    assert await predict("I would like to book a table.") >= threshold
+    assert await predict("I would like to book a") < threshold
+''',
+    "avatar": '''
+
+async def test_avatar_takes_over_the_audio_output() -> None:
+    import asyncio
+
+    from livekit import rtc
+    from livekit.agents import AgentSession
+
+    avatar = registry.resolve("avatar", "{n}/my-avatar")
+    assert avatar.avatar_id == "my-avatar"
+    session = AgentSession()
+    await avatar.start(session, None)
+    output = session.output.audio
+    assert output is not None
+    await output.capture_frame(rtc.AudioFrame(bytes(960), 24000, 1, 480))
+    output.flush()
+    finished = await asyncio.wait_for(output.wait_for_playout(), 5)
+    assert not finished.interrupted and avatar.sent_seconds > 0
+    await avatar.aclose()
+''',
+    "mcp": '''
+
+async def test_mcp_server_serves_its_tools() -> None:
+    server = registry.resolve("mcp", "{n}")
+    try:
+        tools = {{t.name: t for t in await server.list_tools()}}
+        assert "opening hours" in await tools["search"](raw_arguments={{"query": "opening hours"}})
+    finally:
+        await server.aclose()
+''',
 }
 
 
@@ -103,7 +167,10 @@ def generate(name: str, kinds: list[str], out: Path) -> Path:
         )
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
-        raise ValueError(f"--kinds must list some of {', '.join(KINDS)}; got {','.join(kinds) or 'nothing'}")
+        got = f"unknown: {', '.join(unknown)}" if unknown else "got nothing"
+        raise ValueError(f"--kinds must list some of {', '.join(KINDS)} ({got})")
+    if "turn_detector" in kinds and name in TURN_MODES:
+        raise ValueError(f"{name!r} cannot name a turn detector: turn_detection={name!r} is a built-in mode")
     module = name.replace("-", "_")
     if keyword.iskeyword(module):
         raise ValueError(f"{name!r} cannot be used: {module!r} is a Python keyword")
@@ -119,7 +186,8 @@ def generate(name: str, kinds: list[str], out: Path) -> Path:
     )
     factories = "".join(
         _FACTORY.format(
-            kind=k, cls=CLASS[k], title=title, kind_title=CLASS[k], body=_FACTORY_BODY[k]
+            kind=k, cls=CLASS[k], title=title, kind_title=TITLE[k], body=_FACTORY_BODY[k],
+            models="()" if k in BARE else '("default",)',
         )
         for k in kinds
     )
@@ -128,12 +196,14 @@ def generate(name: str, kinds: list[str], out: Path) -> Path:
         "name": name,
         "module": module,
         "Title": title,
+        "ENV": module.upper(),
+        "core_requirement": "livekit-agents[mcp]>=1.0,<2" if "mcp" in kinds else "livekit-agents>=1.0,<2",
         "entry_points": entry_points,
         "factories": factories,
         "type_imports": "".join(f"    from .{k} import {CLASS[k]}\n" for k in kinds).rstrip("\n"),
         "all": "".join(f'"{CLASS[k]}", ' for k in kinds),
         "lazy": "".join(f'    "{CLASS[k]}": ".{k}",\n' for k in kinds),
-        "usage": ", ".join(f'{k}="{samples[k]}"' for k in kinds),
+        "usage": ", ".join(SESSION_ARG.get(k, k + '="{s}"').format(s=samples[k]) for k in kinds),
         "object_usage": "\n".join(f"{k} = {module}.{CLASS[k]}()" for k in kinds),
         "provided": "\n".join(f"- `{CLASS[k]}`: `{samples[k]}`" for k in kinds),
         "resolve_checks": "\n".join(
@@ -156,7 +226,8 @@ def generate(name: str, kinds: list[str], out: Path) -> Path:
         target / "tests" / f"test_{module}.py": TEMPLATE / "test_plugin.py.tmpl",
     }
     for k in kinds:
-        files[pkg / f"{k}.py"] = TEMPLATE / "kinds" / f"{k}.py.tmpl"
+        for stem in (k, *EXTRA_MODULES.get(k, ())):
+            files[pkg / f"{stem}.py"] = TEMPLATE / "kinds" / f"{stem}.py.tmpl"
     for dest, src in files.items():
         dest.write_text(render(src.read_text(), values))
     (pkg / "py.typed").write_text("")
