@@ -1,0 +1,387 @@
+"""BackgroundAudioPlayer: thinking/ambient sounds, play handles, mixing, random choice, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from livekit import rtc
+
+from livekit.agents import Agent, AgentSession
+from livekit.agents.testing import FakeLLM
+from livekit.agents.utils.event_emitter import EventEmitter
+from livekit.agents.voice import _background_clips as clips
+from livekit.agents.voice import _background_mixer as mixer_mod
+from livekit.agents.voice.background_audio import (
+    AudioConfig,
+    BackgroundAudioPlayer,
+    BuiltinAudioClip,
+    PlayHandle,
+    _choose,
+)
+from livekit.agents.voice.events import AgentStateChangedEvent
+from livekit.agents.worker._console_room import ConsoleRoom
+
+RATE = mixer_mod.OUTPUT_RATE
+FRAME = mixer_mod.FRAME_SAMPLES
+
+
+class _RecordingOutput:
+    """Collects mixed frames without real-time pacing; pauses after ``limit`` frames."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        self.frames: list[np.ndarray] = []
+        self.limit = limit
+        self.closed = False
+        self._changed = asyncio.Event()
+
+    async def start(self) -> None:
+        return None
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        assert frame.sample_rate == RATE and frame.num_channels == 1
+        assert frame.samples_per_channel == FRAME
+        self.frames.append(np.frombuffer(frame.data, dtype=np.int16).copy())
+        self._changed.set()
+        while len(self.frames) >= self.limit and not self.closed:
+            self._changed.clear()
+            await self._changed.wait()
+        await asyncio.sleep(0)
+
+    async def wait_for(self, predicate: Any) -> None:
+        while not predicate(self.frames):
+            self._changed.clear()
+            await asyncio.wait_for(self._changed.wait(), 10)
+
+    async def aclose(self) -> None:
+        self.closed = True
+        self._changed.set()
+
+
+class _FakeSession(EventEmitter[str]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.agent_state = "listening"
+
+    def set_state(self, state: str) -> None:
+        old, self.agent_state = self.agent_state, state
+        self.emit("agent_state_changed", AgentStateChangedEvent(old_state=old, new_state=state))  # type: ignore[arg-type]
+
+
+class _LocalParticipant:
+    def __init__(self) -> None:
+        self.published: list[Any] = []
+        self.unpublished: list[str] = []
+
+    async def publish_track(self, track: Any, options: Any) -> Any:
+        self.published.append(track)
+        return object()
+
+    async def unpublish_track(self, sid: str) -> None:
+        self.unpublished.append(sid)
+
+
+class _Room(EventEmitter[str]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.local_participant = _LocalParticipant()
+
+
+@pytest.fixture
+def output(monkeypatch: pytest.MonkeyPatch) -> _RecordingOutput:
+    rec = _RecordingOutput()
+    monkeypatch.setattr(mixer_mod, "RoomOutput", lambda room, name, options: rec)
+    monkeypatch.setattr(mixer_mod, "_UNDERRUN_WAIT", 10.0)  # a slow CI never splits a sound
+    return rec
+
+
+def _write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.astype(np.int16).tobytes())
+    return path
+
+
+async def _frames(value: int, count: int, rate: int = RATE) -> AsyncIterator[rtc.AudioFrame]:
+    n = rate // 50
+    for _ in range(count):
+        yield rtc.AudioFrame(np.full(n, value, np.int16).tobytes(), rate, 1, n)
+
+
+def _loud(frames: list[np.ndarray], value: int | None = None) -> list[np.ndarray]:
+    if value is None:
+        return [f for f in frames if np.any(f)]
+    return [f for f in frames if np.any(f == value)]
+
+
+# -- thinking and ambient --------------------------------------------------------------------
+
+
+async def test_thinking_sound_plays_while_thinking(tmp_path: Path, output: _RecordingOutput) -> None:
+    tick = _write_wav(tmp_path / "tick.wav", np.full(RATE // 10, 1234))
+    session = _FakeSession()
+    player = BackgroundAudioPlayer(thinking_sound=AudioConfig(str(tick), volume=1.0))
+    await player.start(room=_Room(), agent_session=session)  # type: ignore[arg-type]
+    assert player._thinking_handle is None
+
+    session.set_state("thinking")
+    handle = player._thinking_handle
+    assert isinstance(handle, PlayHandle) and not handle.done()
+    # 100 ms of sound loops: more than five frames of it means it kept playing
+    await output.wait_for(lambda fs: len(_loud(fs, 1234)) >= 12)
+    assert not handle.done()
+
+    session.set_state("speaking")
+    await asyncio.wait_for(handle, 10)
+    assert handle.done() and player._thinking_handle is None
+    assert player._mixer is not None and player._mixer.voices == []
+
+    session.set_state("thinking")  # a new turn plays it again
+    second = player._thinking_handle
+    assert second is not None and second is not handle and not second.done()
+    await player.aclose()
+    assert second.done() and output.closed
+
+
+async def test_thinking_sound_starts_if_session_is_already_thinking(output: _RecordingOutput) -> None:
+    session = _FakeSession()
+    session.agent_state = "thinking"
+    player = BackgroundAudioPlayer(thinking_sound=BuiltinAudioClip.KEYBOARD_TYPING)
+    await player.start(room=_Room(), agent_session=session)  # type: ignore[arg-type]
+    assert player._thinking_handle is not None
+    await output.wait_for(lambda fs: len(_loud(fs)) >= 3)
+    await player.aclose()
+
+
+async def test_ambient_loops_seamlessly(tmp_path: Path, output: _RecordingOutput) -> None:
+    ramp = np.arange(1, 2401)  # 50 ms: 2.5 frames, so loops do not align with frames
+    bed = _write_wav(tmp_path / "bed.wav", ramp)
+    output.limit = 12
+    player = BackgroundAudioPlayer(ambient_sound=AudioConfig(bed, volume=1.0))
+    await player.start(room=_Room())
+    await output.wait_for(lambda fs: len(fs) >= 12)
+    played = np.concatenate(output.frames[:12])
+    assert np.array_equal(played, np.tile(ramp, 5)[: played.size].astype(np.int16))
+    ambient = player._ambient_handle
+    assert ambient is not None and not ambient.done()
+    await player.aclose()
+    assert ambient.done()
+
+
+async def test_ambient_volume_scales_samples(tmp_path: Path, output: _RecordingOutput) -> None:
+    bed = _write_wav(tmp_path / "bed.wav", np.full(RATE // 10, 10000))
+    output.limit = 3
+    player = BackgroundAudioPlayer(ambient_sound=AudioConfig(bed, volume=0.25))
+    await player.start(room=_Room())
+    await output.wait_for(lambda fs: len(fs) >= 3)
+    assert all(np.all(f == 2500) for f in output.frames[:3])
+    await player.aclose()
+
+
+# -- play() ----------------------------------------------------------------------------------
+
+
+async def test_play_short_wav_completes(tmp_path: Path, output: _RecordingOutput) -> None:
+    t = np.arange(2400) / 24000  # 100 ms at 24 kHz: resampled to 48 kHz
+    chime = _write_wav(tmp_path / "chime.wav", 8000 * np.sin(2 * np.pi * 440 * t), rate=24000)
+    player = BackgroundAudioPlayer()
+    await player.start(room=_Room())
+    handle = player.play(str(chime))
+    result = await asyncio.wait_for(handle, 10)
+    assert result is handle and handle.done()
+    loud = _loud(output.frames)
+    assert 4 <= len(loud) <= 7  # ~5 frames of 20 ms (the resampler adds a little delay)
+    assert max(int(np.abs(f).max()) for f in loud) > 6000
+    handle.stop()  # stopping a finished sound does nothing
+    await player.aclose()
+
+
+async def test_stop_ends_a_looping_sound(output: _RecordingOutput) -> None:
+    player = BackgroundAudioPlayer()
+    await player.start(room=_Room())
+    handle = player.play(BuiltinAudioClip.HOLD_MUSIC, loop=True)
+    await output.wait_for(lambda fs: len(_loud(fs)) >= 2)
+    handle.stop()
+    await asyncio.wait_for(handle.wait_for_playout(), 10)
+    assert handle.done()
+    await player.aclose()
+
+
+async def test_two_sounds_are_summed_and_clipped(output: _RecordingOutput) -> None:
+    player = BackgroundAudioPlayer()
+    await player.start(room=_Room())
+    a = player.play(_frames(1000, 3))
+    b = player.play(AudioConfig(_frames(2000, 3), volume=0.5))
+    await asyncio.wait_for(asyncio.gather(a.wait_for_playout(), b.wait_for_playout()), 10)
+    assert len(output.frames) == 3
+    assert all(np.all(f == 2000) for f in output.frames)
+
+    c = player.play(_frames(30000, 2))
+    d = player.play(_frames(-30000, 1, rate=16000))  # resampled, and only half as long
+    e = player.play(_frames(25000, 2))
+    await asyncio.wait_for(asyncio.gather(c, d, e), 10)
+    mixed = output.frames[3:]
+    assert len(mixed) == 2
+    assert mixed[1].min() == 32767  # 30000 + 25000 clipped to int16
+    assert mixed[0].min() < 32767  # the negative sound pulled the first frame down
+    await player.aclose()
+
+
+async def test_random_choice_honours_probability() -> None:
+    a, b = AudioConfig(BuiltinAudioClip.KEYBOARD_TYPING, probability=0.5), \
+        AudioConfig(BuiltinAudioClip.KEYBOARD_TYPING2, probability=0.2)
+    rng = random.Random(1234)
+    picks = [_choose([a, b], rng) for _ in range(20000)]
+    share = {k: sum(p is v for p in picks) / len(picks) for k, v in (("a", a), ("b", b), ("none", None))}
+    assert abs(share["a"] - 0.5) < 0.02 and abs(share["b"] - 0.2) < 0.02
+    assert abs(share["none"] - 0.3) < 0.02
+
+    c = AudioConfig(BuiltinAudioClip.HOLD_MUSIC, probability=1.0)
+    picks = [_choose([a, c], rng) for _ in range(20000)]  # above 1 in total: weights
+    assert abs(sum(p is c for p in picks) / len(picks) - 2 / 3) < 0.02
+    assert None not in picks
+    assert _choose([AudioConfig(BuiltinAudioClip.HOLD_MUSIC, probability=0.0)], rng) is None
+
+
+async def test_silent_draw_returns_a_finished_handle(output: _RecordingOutput) -> None:
+    player = BackgroundAudioPlayer()
+    await player.start(room=_Room())
+    player._rng = random.Random(7)
+    handle = player.play([AudioConfig(BuiltinAudioClip.HOLD_MUSIC, probability=0.0)])
+    assert handle.done()
+    assert await handle is handle
+    await player.aclose()
+
+
+# -- errors and lifecycle --------------------------------------------------------------------
+
+
+async def test_errors(tmp_path: Path, output: _RecordingOutput) -> None:
+    player = BackgroundAudioPlayer()
+    with pytest.raises(RuntimeError, match=r"before start\(\)"):
+        player.play(BuiltinAudioClip.HOLD_MUSIC)
+    with pytest.raises(ValueError, match="volume must be a number >= 0"):
+        AudioConfig(BuiltinAudioClip.HOLD_MUSIC, volume=-0.1)
+    with pytest.raises(ValueError, match="probability"):
+        AudioConfig(BuiltinAudioClip.HOLD_MUSIC, probability=1.5)
+    missing = tmp_path / "missing.wav"
+    with pytest.raises(FileNotFoundError, match="missing.wav"):
+        BackgroundAudioPlayer(ambient_sound=str(missing))
+    mp3 = tmp_path / "song.mp3"
+    mp3.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(100))
+    with pytest.raises(ValueError, match="only WAV files"):
+        BackgroundAudioPlayer(thinking_sound=[AudioConfig(mp3)])
+    with pytest.raises(TypeError, match="WAV file path"):
+        BackgroundAudioPlayer(ambient_sound=42)  # type: ignore[arg-type]
+
+    await player.start(room=_Room())
+    with pytest.raises(RuntimeError, match="already"):
+        await player.start(room=_Room())
+    with pytest.raises(FileNotFoundError, match="background audio file not found"):
+        player.play(missing)
+    with pytest.raises(ValueError, match="only WAV files"):
+        player.play(str(mp3))
+    with pytest.raises(ValueError, match="loop=True"):
+        player.play(_frames(1, 1), loop=True)
+    await player.aclose()
+    await player.aclose()  # idempotent
+    with pytest.raises(RuntimeError, match=r"after aclose\(\)"):
+        player.play(BuiltinAudioClip.HOLD_MUSIC)
+
+
+async def test_aclose_before_start_is_fine() -> None:
+    player = BackgroundAudioPlayer()
+    await player.aclose()
+    with pytest.raises(RuntimeError):
+        player.play(BuiltinAudioClip.HOLD_MUSIC)
+
+
+async def test_failing_source_finishes_its_handle(output: _RecordingOutput,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    async def broken() -> AsyncIterator[rtc.AudioFrame]:
+        yield rtc.AudioFrame(np.full(FRAME, 100, np.int16).tobytes(), RATE, 1, FRAME)
+        raise OSError("stream lost")
+
+    player = BackgroundAudioPlayer()
+    await player.start(room=_Room())
+    with caplog.at_level(logging.ERROR, logger="livekit.agents"):
+        handle = player.play(broken())
+        await asyncio.wait_for(handle, 10)
+    assert "a sound failed to play" in caplog.text
+    assert len(_loud(output.frames, 100)) == 1
+    await player.aclose()
+
+
+# -- with a real session and room track ------------------------------------------------------
+
+
+async def test_session_drives_thinking_and_close_stops_player() -> None:
+    room = _Room()
+    session = AgentSession(llm=FakeLLM(["Hello there."]))
+    await session.start(Agent(instructions="x"))
+    player = BackgroundAudioPlayer(
+        ambient_sound=AudioConfig(BuiltinAudioClip.OFFICE_AMBIENCE, volume=0.8),
+        thinking_sound=[AudioConfig(BuiltinAudioClip.KEYBOARD_TYPING, volume=0.8),
+                        AudioConfig(BuiltinAudioClip.KEYBOARD_TYPING2, volume=0.7)],
+    )
+    await player.start(room=room, agent_session=session)
+    published = room.local_participant.published
+    assert [t.name for t in published] == ["background_audio"]
+
+    thinking: list[PlayHandle] = []
+    session.on("agent_state_changed",
+               lambda ev: thinking.append(player._thinking_handle) if ev.new_state == "thinking" else None)
+    await session.run(user_input="hi")
+    assert session.agent_state != "thinking"
+    assert thinking and thinking[0] is not None
+    await asyncio.wait_for(thinking[0], 10)
+
+    ambient = player._ambient_handle
+    assert ambient is not None and not ambient.done()
+    await session.aclose()
+    assert player._close_task is not None
+    await asyncio.wait_for(player._close_task, 10)
+    assert ambient.done() and player._mixer is None
+    assert room.local_participant.unpublished == [published[0].sid]
+    await player.aclose()
+
+
+async def test_console_room_mixes_without_playing(tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    blip = _write_wav(tmp_path / "blip.wav", np.full(RATE // 50, 500))
+    player = BackgroundAudioPlayer()
+    with caplog.at_level(logging.INFO, logger="livekit.agents"):
+        await player.start(room=ConsoleRoom())
+    assert "not played in console mode" in caplog.text
+    handle = player.play(blip)
+    await asyncio.wait_for(handle, 10)
+    await player.aclose()
+
+
+# -- built-in clips --------------------------------------------------------------------------
+
+
+def test_builtin_clips_are_deterministic_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert sorted(clips.clip_names()) == sorted(c.value for c in BuiltinAudioClip)
+    first = {c: c.samples() for c in BuiltinAudioClip}
+    monkeypatch.setattr(clips, "_cache", {})
+    for clip, samples in first.items():
+        again = clip.samples()
+        assert again is not samples and np.array_equal(again, samples), clip
+        assert samples.dtype == np.int16 and samples.size >= 8 * clips.CLIP_RATE
+        level = np.sqrt(np.mean((samples / 32768.0) ** 2))
+        assert 0.005 < level < 0.2, clip  # audible but in the background
+        # the loop point is no louder a jump than the clip's own sample-to-sample changes
+        seam = abs(int(samples[-1]) - int(samples[0]))
+        assert seam <= np.abs(np.diff(samples.astype(np.int32))).max(), clip
+    with pytest.raises(ValueError, match="unknown built-in clip"):
+        clips.get_clip("rain")
