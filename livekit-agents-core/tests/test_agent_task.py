@@ -28,8 +28,8 @@ async def bounded(aw: Awaitable[T]) -> T:
     return await asyncio.wait_for(aw, TIMEOUT)
 
 
-def call(name: str, **args: Any) -> FakeResponse:
-    return FakeResponse(tool_calls=[FakeToolCall(name, args)])
+def call(tool: str, **args: Any) -> FakeResponse:
+    return FakeResponse(tool_calls=[FakeToolCall(tool, args)])
 
 
 class GetEmail(AgentTask[str]):
@@ -279,4 +279,56 @@ async def test_tool_output_reaches_the_callers_llm() -> None:
     assert last.messages()[0].text_content == "You are the front desk."
     outputs = [i.output for i in last.items if isinstance(i, FunctionCallOutput)]
     assert "the email is di@example.com" in outputs
+    await bounded(session.aclose())
+
+
+async def test_tasks_nest() -> None:
+    log: list[str] = []
+
+    class Profile(AgentTask[tuple[str, str]]):
+        def __init__(self) -> None:
+            super().__init__(instructions="Collect a profile.")
+
+        async def on_enter(self) -> None:
+            self.session.generate_reply()
+
+        @function_tool
+        async def record_name(self, name: str) -> str:
+            """Record the name, then collect the email."""
+            email = await GetEmail(log)
+            self.complete((name, email))
+            return "profile complete"
+
+    class Desk(Agent):
+        def __init__(self) -> None:
+            super().__init__(instructions="Desk.")
+            self.profile: tuple[str, str] | None = None
+
+        @function_tool
+        async def sign_up(self) -> str:
+            """Sign the caller up."""
+            self.profile = await Profile()
+            return "signed up"
+
+    desk = Desk()
+    llm = FakeLLM([call("sign_up"), "Your name?"])
+    session = await started(desk, llm)
+    await bounded(session.run(user_input="sign me up"))
+    assert isinstance(session.current_agent, Profile)
+
+    llm.add_reply(call("record_name", name="Ada"))
+    llm.add_reply("And your email?")  # GetEmail's on_enter
+    await bounded(session.run(user_input="Ada"))
+    assert isinstance(session.current_agent, GetEmail)
+
+    llm.add_reply(call("record_email", email="ada@example.com"))
+    llm.add_reply("Profile saved.")  # the profile task answers its tool's output
+    llm.add_reply("Welcome, Ada.")  # the desk's reply once both tasks completed
+    result = await bounded(session.run(user_input="ada@example.com"))
+    assert session.current_agent is desk
+    assert desk.profile == ("Ada", "ada@example.com")
+    assert log == ["enter:task", "exit:task"]
+    result.expect.contains_function_call_output(output="signed up")
+    said = [m.text_content for m in session.history.messages() if m.role == "assistant"]
+    assert said[-2:] == ["Profile saved.", "Welcome, Ada."]
     await bounded(session.aclose())
