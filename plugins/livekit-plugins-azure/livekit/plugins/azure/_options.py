@@ -16,14 +16,21 @@ Mode = Literal["conversation", "interactive", "dictation"]
 _REGION_RE = re.compile(r"^[a-z0-9]+$")
 
 
+#: a custom host for STT and TTS when no ``base_url``/``region`` is given (the name LiveKit's
+#: Azure plugin reads for the Speech SDK's ``host=``: a container, private endpoint or proxy)
+HOST_ENV = "AZURE_SPEECH_HOST"
+KEY_ENV = "AZURE_SPEECH_KEY"
+REGION_ENV = "AZURE_SPEECH_REGION"
+
+
 def resolve_key(api_key: str | None) -> str:
     """The key from ``api_key`` or ``AZURE_SPEECH_KEY``; raise MissingCredentialsError without one."""
-    key = api_key or os.environ.get("AZURE_SPEECH_KEY")
+    key = api_key or os.environ.get(KEY_ENV)
     if not key:
         raise MissingCredentialsError(
-            "Azure Speech needs a key and a region: set AZURE_SPEECH_KEY and AZURE_SPEECH_REGION, "
-            "or pass api_key= (and region= or base_url=)",
-            env_var="AZURE_SPEECH_KEY",
+            f"Azure Speech needs a key and a region: set {KEY_ENV} and {REGION_ENV} "
+            f"(or {HOST_ENV}), or pass api_key= (and region= or base_url=)",
+            env_var=KEY_ENV,
         )
     return key
 
@@ -31,30 +38,52 @@ def resolve_key(api_key: str | None) -> str:
 def resolve_base_url(
     base_url: str | None, region: str | None, *, service: Literal["stt", "tts"]
 ) -> str:
-    """``base_url`` as given, or the regional endpoint of ``service`` (region from the environment)."""
-    if base_url:
+    """Where ``service`` is: the first of ``base_url``, ``region``, ``$AZURE_SPEECH_HOST`` and
+    ``$AZURE_SPEECH_REGION`` that is set (arguments win over the environment).
+
+    A bad host raises ``ValueError`` naming where it came from; the value itself is not
+    repeated (a key pasted into the wrong variable must not end up in a log).
+    """
+    if base_url and base_url.strip():
         return normalize_base_url(base_url)
-    region = (region or os.environ.get("AZURE_SPEECH_REGION") or "").strip().lower()
+    if not (region and region.strip()):
+        host = os.environ.get(HOST_ENV, "").strip()
+        if host:
+            return normalize_base_url(
+                host, source=HOST_ENV, note=" (read when neither base_url= nor region= is given)"
+            )
+    region = (region or os.environ.get(REGION_ENV) or "").strip().lower()
     if not region:
         raise MissingCredentialsError(
-            "Azure Speech needs a region: set AZURE_SPEECH_REGION (e.g. 'westus'), "
+            f"Azure Speech needs a region: set {REGION_ENV} (e.g. 'westus') or {HOST_ENV}, "
             "or pass region= or base_url=",
-            env_var="AZURE_SPEECH_REGION",
+            env_var=REGION_ENV,
         )
     if not _REGION_RE.match(region):
         raise ValueError(f"invalid Azure region {region!r}: expected a name such as 'westus'")
     return f"https://{region}.{service}.speech.microsoft.com"
 
 
-def normalize_base_url(base_url: str) -> str:
+def normalize_base_url(base_url: str, *, source: str = "base_url", note: str = "") -> str:
     """``scheme://host[/prefix]`` without a trailing ``/``; http(s) and ws(s) are all accepted."""
     url = base_url.strip().rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
+    problem = ""
+    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
+        problem = "it does not start with http://, https://, ws:// or wss://"
+    elif not parts.hostname:
+        problem = "it has no host"
+    else:
+        try:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            problem = "its port is not a number between 0 and 65535"
+    if problem:
         raise ValueError(
-            f"base_url must be a URL such as 'https://westus.stt.speech.microsoft.com', got {base_url!r}"
+            f"{source} must be a URL such as 'https://westus.stt.speech.microsoft.com' or "
+            f"'ws://localhost:5000', but {problem}{note}"
         )
-    return url
+    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
 
 
 @dataclass

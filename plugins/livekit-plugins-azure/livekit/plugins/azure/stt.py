@@ -41,8 +41,9 @@ class STT(_STT):
     """Azure AI Speech STT with interim results.
 
     ``language`` is a BCP-47 locale (``en-US``). The key comes from ``api_key`` or
-    ``AZURE_SPEECH_KEY``; the service from ``region`` / ``AZURE_SPEECH_REGION``, or ``base_url``
-    for a custom endpoint (private endpoint, container, compatible server).
+    ``AZURE_SPEECH_KEY``; the service from ``base_url`` (a custom endpoint: private endpoint,
+    container, proxy, compatible server), else ``region``, else ``AZURE_SPEECH_HOST`` (a custom
+    endpoint from the environment), else ``AZURE_SPEECH_REGION``.
     """
 
     def __init__(

@@ -66,7 +66,8 @@ class TTS(_TTS):
     """Azure neural voices through the REST endpoint (16-bit mono PCM).
 
     ``voice`` is a voice name (``en-US-JennyNeural``). The key comes from ``api_key`` or
-    ``AZURE_SPEECH_KEY``; the service from ``region`` / ``AZURE_SPEECH_REGION``, or ``base_url``.
+    ``AZURE_SPEECH_KEY``; the service from ``base_url``, else ``region``, else
+    ``AZURE_SPEECH_HOST``, else ``AZURE_SPEECH_REGION`` (as for :class:`STT`).
     ``rate``, ``pitch`` and ``volume`` are SSML prosody values (``"+10%"``, ``"-2st"``, ``"loud"``);
     ``style`` an ``mstts:express-as`` style for voices that have styles.
     """
