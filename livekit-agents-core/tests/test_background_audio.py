@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import subprocess
+import sys
 import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -385,3 +387,26 @@ def test_builtin_clips_are_deterministic_loops(monkeypatch: pytest.MonkeyPatch) 
         assert seam <= np.abs(np.diff(samples.astype(np.int32))).max(), clip
     with pytest.raises(ValueError, match="unknown built-in clip"):
         clips.get_clip("rain")
+
+
+async def test_24_bit_stereo_wav_is_decoded(tmp_path: Path, output: _RecordingOutput) -> None:
+    path = tmp_path / "stereo24.wav"
+    sample = (0x123456).to_bytes(3, "little")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(3)
+        w.setframerate(RATE)
+        w.writeframes(sample * 2 * FRAME * 2)  # two 20 ms frames, both channels
+    player = BackgroundAudioPlayer()
+    await player.start(room=_Room())
+    await asyncio.wait_for(player.play(path), 10)
+    assert len(output.frames) == 2
+    assert all(np.all(f == 0x1234) for f in output.frames)  # top 16 bits, channels averaged
+    await player.aclose()
+
+
+def test_import_stays_light() -> None:
+    code = ("import sys, livekit.agents.voice.background_audio; "
+            "print(sorted(m for m in ('numpy', 'livekit.rtc') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -122,10 +122,10 @@ def _to_int16(x: Floats) -> npt.NDArray[np.int16]:
 def _office() -> Floats:
     rng, n = _rng(101), 12 * CLIP_RATE
     hvac = _shaped_noise(rng, n, _band(30, 350, slope=0.5))
-    air = _shaped_noise(rng, n, _band(200, 8000, slope=0.5))
+    air = _shaped_noise(rng, n, _band(200, 4000, slope=0.7))
     murmur = _shaped_noise(rng, n, _band(250, 2500, slope=0.3))
     murmur *= _envelope(rng, n, 4.0, 0.2) * _envelope(rng, n, 0.25, 0.0)
-    bed = hvac + 0.25 * air + 0.35 * murmur
+    bed = hvac + 0.12 * air + 0.4 * murmur
     for _ in range(10):  # distant keyboards and cups
         _add_wrapped(bed, int(rng.integers(n)), 1.5 * _click(rng, bright=0.3))
     return _normalize(bed, rms=0.035)

@@ -338,6 +338,12 @@ class Mixer:
                 await self._wake.wait()
                 continue
             await self._wait_for_data(voices)
+            for v in voices:
+                if v.buffered == 0 and (v.finished or v.stopping):
+                    self._remove(v)  # nothing left to mix: no trailing silent frame
+            voices = [v for v in voices if v in self._voices]
+            if not voices:
+                continue
             mix = np.zeros(FRAME_SAMPLES, dtype=np.float32)
             ended: list[Voice] = []
             for v in voices:
