@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         ModelSettings,
         RoomInputOptions,
         RoomIO,
+        RoomOptions,
         RoomOutputOptions,
         RunContext,
         RunResult,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
         UserInputTranscribedEvent,
         UserState,
         UserStateChangedEvent,
+        room_io,
     )
     from .worker import (
         AgentServer,
@@ -123,7 +125,7 @@ _LAZY: dict[str, str] = {
             "AgentState", "AgentStateChangedEvent", "AgentTask", "ChatMessageEvent", "CloseEvent", "CloseReason",
             "ConversationItemAddedEvent", "ErrorEvent", "FunctionCallEvent", "FunctionCallOutputEvent",
             "FunctionToolsExecutedEvent", "MetricsCollectedEvent", "ModelSettings", "RoomIO",
-            "RoomInputOptions", "RoomOutputOptions", "RunContext", "RunResult", "SessionConnectOptions", "SpeechCreatedEvent", "SpeechHandle",
+            "RoomInputOptions", "RoomOptions", "RoomOutputOptions", "RunContext", "RunResult", "SessionConnectOptions", "SpeechCreatedEvent", "SpeechHandle",
             "UserInputTranscribedEvent", "UserState", "UserStateChangedEvent",
         ],
         ".voice",
@@ -136,6 +138,7 @@ _LAZY: dict[str, str] = {
         ".worker",
     ),
     "mock_tools": ".testing._mock_tools",
+    "room_io": ".voice",
 }
 
 __all__ = sorted({"__version__", *_SUBMODULES, *_LAZY})

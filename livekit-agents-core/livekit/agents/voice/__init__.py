@@ -1,5 +1,6 @@
 """The voice session: agents, sessions, events, speech handles and run results."""
 
+from . import room_io
 from .agent import Agent, ModelSettings
 from .agent_session import AgentSession, AgentSessionOptions, SessionConnectOptions
 from .agent_task import AgentTask
@@ -24,7 +25,7 @@ from .events import (
     UserStateChangedEvent,
 )
 from .io import AudioInput, AudioOutput, QueueAudioInput, SimulatedAudioOutput, TextOutput
-from .room_io import RoomInputOptions, RoomIO, RoomOutputOptions
+from .room_io import RoomInputOptions, RoomIO, RoomOptions, RoomOutputOptions
 from .run_context import RunContext
 from .run_result import (
     AgentHandoffEvent,
@@ -68,6 +69,7 @@ __all__ = [
     "QueueAudioInput",
     "RoomIO",
     "RoomInputOptions",
+    "RoomOptions",
     "RoomOutputOptions",
     "RunAssert",
     "RunContext",
@@ -83,4 +85,5 @@ __all__ = [
     "UserSpeechStartedEvent",
     "UserState",
     "UserStateChangedEvent",
+    "room_io",
 ]

@@ -1072,7 +1072,9 @@ class AgentActivity:
             tasks.append(asyncio.create_task(forward_audio(frames, audio_out, tracker), name="forward_audio"))
 
         stop_text = asyncio.Event()
-        text_task = asyncio.create_task(forward_text_synced(text_out, tracker, audio_out, stop_text))
+        text_task = asyncio.create_task(forward_text_synced(
+            text_out, tracker, audio_out if getattr(text_out, "sync_transcription", True) else None, stop_text
+        ))
 
         async def watch_first_output() -> None:
             await first_output.wait()

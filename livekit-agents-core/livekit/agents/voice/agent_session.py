@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ..vad import VAD
     from .activity import AgentActivity
     from .agent import Agent
+    from .room_options import RoomInputOptions, RoomOptions, RoomOutputOptions
     from .run_result import RunResult
     from .speech_handle import SpeechHandle
 
@@ -311,13 +312,15 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         agent: Agent,
         *,
         room: Any = None,
-        room_input_options: Any = None,
-        room_output_options: Any = None,
+        room_options: RoomOptions | None = None,
+        room_input_options: RoomInputOptions | None = None,
+        room_output_options: RoomOutputOptions | None = None,
         capture_run: bool = False,
     ) -> RunResult | None:
         """Start the session with ``agent``; returns once the agent is running.
 
-        With ``room``, the session listens to the room's participant and publishes its audio;
+        With ``room``, the session listens to the room's participant and publishes its audio,
+        as ``room_options`` say (or the older ``room_input_options`` / ``room_output_options``);
         in console mode the terminal (or files) are used; otherwise the session is text-only.
         """
         from .agent import Agent as _Agent
@@ -326,6 +329,9 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
             raise TypeError(f"start() needs an Agent, got {type(agent).__name__}")
         if self._started:
             raise RuntimeError("the session was already started")
+        from .room_options import resolve_room_options
+
+        options = resolve_room_options(room_options, room_input_options, room_output_options)
         self._started = True
         run: RunResult | None = None
         if capture_run:
@@ -346,8 +352,7 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
             if job_ctx is not None and room is job_ctx.room:
                 await job_ctx.connect()
 
-            self._room_io = RoomIO(room, self, input_options=room_input_options,
-                                   output_options=room_output_options)
+            self._room_io = RoomIO(room, self, options=options)
             await self._room_io.start()
 
         if self._avatar is not None:

@@ -1,10 +1,11 @@
-"""``RoomIO``: binds a session to a LiveKit room.
+"""``RoomIO``: binds a session to a LiveKit room, as its :class:`RoomOptions` say.
 
-- input: the audio track of one remote participant (the first standard or SIP participant, or
-  the one named in ``RoomInputOptions.participant_identity``), resampled to 24 kHz mono;
+- input: the audio track of one remote participant (the first standard, SIP or connector
+  participant, or the one named in ``participant_identity``), resampled to 24 kHz mono and
+  passed through the ``noise_cancellation`` processor if one is given;
 - output: an audio track published by the agent (pausable, so false interruptions can resume);
 - transcripts: text streams on topic ``lk.transcription`` (agent and user);
-- text input: chat messages on topic ``lk.chat`` become user turns;
+- text input: chat messages on topic ``lk.chat`` become user turns (or go to a callback);
 - the agent state is published as the participant attribute ``lk.agent.state``;
 - when the linked participant leaves, the session closes.
 """
@@ -15,53 +16,49 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..log import logger
 from .io import AudioOutput, QueueAudioInput, TextOutput
+from .room_options import (
+    AudioInputOptions,
+    AudioOutputOptions,
+    RoomInputOptions,
+    RoomOptions,
+    RoomOutputOptions,
+    TextInputEvent,
+    TextInputOptions,
+    TextOutputOptions,
+    resolve_room_options,
+)
 
 if TYPE_CHECKING:
     from livekit import rtc
 
     from .agent_session import AgentSession
 
-__all__ = ["RoomIO", "RoomInputOptions", "RoomOutputOptions"]
+__all__ = [
+    "AudioInputOptions",
+    "AudioOutputOptions",
+    "RoomIO",
+    "RoomInputOptions",
+    "RoomOptions",
+    "RoomOutputOptions",
+    "TextInputEvent",
+    "TextInputOptions",
+    "TextOutputOptions",
+]
 
-SAMPLE_RATE = 24000
 TOPIC_TRANSCRIPTION = "lk.transcription"
 TOPIC_CHAT = "lk.chat"
 ATTR_AGENT_STATE = "lk.agent.state"
-
-# participant kinds the agent listens to: standard (0), SIP (3), connector (5)
-_LINKABLE_KINDS = (0, 3, 5)
-
-
-@dataclass
-class RoomInputOptions:
-    audio_enabled: bool = True
-    text_enabled: bool = True
-    #: listen to this participant only (default: the first standard or SIP participant)
-    participant_identity: str | None = None
-    #: close the session when the linked participant disconnects
-    close_on_disconnect: bool = True
-    sample_rate: int = SAMPLE_RATE
-
-
-@dataclass
-class RoomOutputOptions:
-    audio_enabled: bool = True
-    transcription_enabled: bool = True
-    sample_rate: int = SAMPLE_RATE
-    track_name: str = "agent_audio"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class _RoomAudioOutput(AudioOutput):
     """Publishes agent audio through an ``rtc.AudioSource``; frames are held here so playback
     can pause and resume (the source's own queue stays short)."""
 
-    def __init__(self, room: rtc.Room, options: RoomOutputOptions) -> None:
+    def __init__(self, room: rtc.Room, options: AudioOutputOptions) -> None:
         super().__init__(label="room", sample_rate=options.sample_rate, can_pause=True)
         from livekit import rtc
 
@@ -81,7 +78,9 @@ class _RoomAudioOutput(AudioOutput):
         from livekit import rtc
 
         track = rtc.LocalAudioTrack.create_audio_track(self._options.track_name, self._source)
-        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        options = self._options.track_publish_options or rtc.TrackPublishOptions(
+            source=rtc.TrackSource.SOURCE_MICROPHONE
+        )
         self._publication = await self._room.local_participant.publish_track(track, options)
         self._pump_task = asyncio.create_task(self._pump(), name="room_audio_pump")
 
@@ -153,8 +152,9 @@ class _RoomTextOutput(TextOutput):
 
     label = "room-transcription"
 
-    def __init__(self, room: rtc.Room) -> None:
+    def __init__(self, room: rtc.Room, options: TextOutputOptions) -> None:
         self._room = room
+        self.sync_transcription = options.sync_transcription
         self._writer: Any = None
         self._lock = asyncio.Lock()
         self._closing: set[asyncio.Future[None]] = set()
@@ -187,13 +187,13 @@ class RoomIO:
         room: rtc.Room | Any,
         session: AgentSession[Any],
         *,
+        options: RoomOptions | None = None,
         input_options: RoomInputOptions | None = None,
         output_options: RoomOutputOptions | None = None,
     ) -> None:
         self._room: Any = room
         self._session = session
-        self._in = input_options or RoomInputOptions()
-        self._out = output_options or RoomOutputOptions()
+        self._opts = resolve_room_options(options, input_options, output_options)
         self._audio_input = QueueAudioInput()
         self._audio_output: _RoomAudioOutput | None = None
         self._linked: Any = None
@@ -205,16 +205,16 @@ class RoomIO:
         return self._linked
 
     async def start(self) -> None:
-        room, session = self._room, self._session
-        if self._in.audio_enabled:
+        room, session, opts = self._room, self._session, self._opts
+        if opts.audio_in is not None:
             session.input.audio = self._audio_input
-        if self._out.audio_enabled:
-            self._audio_output = _RoomAudioOutput(room, self._out)
+        if opts.audio_out is not None:
+            self._audio_output = _RoomAudioOutput(room, opts.audio_out)
             await self._audio_output.start()
             session.output.audio = self._audio_output
-        if self._out.transcription_enabled:
-            session.output.transcription = _RoomTextOutput(room)
-        if self._in.text_enabled:
+        if opts.text_out is not None:
+            session.output.transcription = _RoomTextOutput(room, opts.text_out)
+        if opts.text_in is not None:
             with contextlib.suppress(Exception):
                 room.register_text_stream_handler(TOPIC_CHAT, self._on_chat)
 
@@ -252,9 +252,9 @@ class RoomIO:
     # -- participants and tracks --------------------------------------------------------------
 
     def _wants(self, participant: Any) -> bool:
-        if self._in.participant_identity is not None:
-            return bool(participant.identity == self._in.participant_identity)
-        return getattr(participant, "kind", 0) in _LINKABLE_KINDS
+        if self._opts.participant_identity is not None:
+            return bool(participant.identity == self._opts.participant_identity)
+        return getattr(participant, "kind", 0) in self._opts.participant_kinds
 
     def _on_participant_connected(self, participant: Any) -> None:
         if self._linked is None and self._wants(participant):
@@ -265,7 +265,7 @@ class RoomIO:
         if self._linked is None or participant.identity != self._linked.identity:
             return
         logger.info("participant %s left", participant.identity)
-        if self._in.close_on_disconnect:
+        if self._opts.close_on_disconnect:
             from .events import CloseReason
 
             self._spawn(self._session._close(CloseReason.PARTICIPANT_DISCONNECTED, None))
@@ -277,7 +277,7 @@ class RoomIO:
             self._on_participant_connected(participant)
         if self._linked is None or participant.identity != self._linked.identity:
             return
-        if getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO or not self._in.audio_enabled:
+        if getattr(track, "kind", None) != rtc.TrackKind.KIND_AUDIO or self._opts.audio_in is None:
             return
         if self._stream_task is not None:
             self._stream_task.cancel()
@@ -286,7 +286,16 @@ class RoomIO:
     async def _read_track(self, track: Any) -> None:
         from livekit import rtc
 
-        stream = rtc.AudioStream.from_track(track=track, sample_rate=self._in.sample_rate, num_channels=1)
+        opts = self._opts.audio_in
+        assert opts is not None
+        extra: dict[str, Any] = {}
+        if opts.frame_size_ms is not None:
+            extra["frame_size_ms"] = opts.frame_size_ms
+        if opts.noise_cancellation is not None:
+            extra["noise_cancellation"] = opts.noise_cancellation
+        stream = rtc.AudioStream.from_track(
+            track=track, sample_rate=opts.sample_rate, num_channels=opts.num_channels, **extra
+        )
         try:
             async for ev in stream:
                 self._audio_input.push_frame(ev.frame)
@@ -300,6 +309,15 @@ class RoomIO:
             text = (await reader.read_all()).strip()
             if not text:
                 return
+            callback = self._opts.text_in.text_input_cb if self._opts.text_in else None
+            if callback is not None:
+                try:
+                    result = callback(self._session, TextInputEvent(text, participant_identity))
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:
+                    logger.exception("text_input_cb failed for a chat message")
+                return
             activity = self._session._activity
             if activity is None:
                 return
@@ -310,7 +328,7 @@ class RoomIO:
         self._spawn(handle())
 
     def _on_user_transcript(self, ev: Any) -> None:
-        if not ev.is_final or not self._out.transcription_enabled or self._linked is None:
+        if not ev.is_final or self._opts.text_out is None or self._linked is None:
             return
 
         async def send() -> None:
