@@ -255,3 +255,20 @@ async def test_the_session_waits_longer_for_a_cut_sentence_than_for_a_question()
     # the question is answered after the minimum delay (0.2 s), the cut sentence only after
     # the maximum (1.5 s): the gap is most of the difference between the two
     assert cut_delay > question_delay + 0.5
+
+
+async def test_livekit_agents_import_names_run_unchanged() -> None:
+    from livekit.plugins.turn_detector.english import EnglishModel
+    from livekit.plugins.turn_detector.multilingual import MultilingualModel
+
+    multilingual = MultilingualModel()
+    english = EnglishModel(unlikely_threshold=0.3)
+    assert isinstance(multilingual, SmartTurnDetector) and isinstance(english, turn.TurnDetector)
+    assert await multilingual.unlikely_threshold("de") == 0.5
+    assert await english.unlikely_threshold("en-US") == 0.3
+    assert await english.unlikely_threshold("de") is None  # other languages: min delay alone
+    assert await predict(english, clip(COMPLETE[0])) > 0.9
+    session = AgentSession(turn_detection=MultilingualModel(), vad=registry.resolve("vad", "fake"))
+    assert isinstance(session.turn_detection, MultilingualModel)
+    with pytest.raises(ValueError, match="unlikely_threshold"):
+        EnglishModel(unlikely_threshold=2.0)
