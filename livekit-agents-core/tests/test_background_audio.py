@@ -238,6 +238,29 @@ async def test_two_sounds_are_summed_and_clipped(output: _RecordingOutput) -> No
     await player.aclose()
 
 
+async def test_a_stalled_stream_does_not_stall_the_mix(output: _RecordingOutput) -> None:
+    gate = asyncio.Event()
+
+    async def live() -> AsyncIterator[rtc.AudioFrame]:
+        yield rtc.AudioFrame(np.full(FRAME, 7, np.int16).tobytes(), RATE, 1, FRAME)
+        await gate.wait()  # the network is slow
+        yield rtc.AudioFrame(np.full(FRAME, 7, np.int16).tobytes(), RATE, 1, FRAME)
+
+    steady = _frames(100, 10**6)  # in memory: never late, unlike a file read by a thread
+    player = BackgroundAudioPlayer(ambient_sound=steady, stream_timeout_ms=0)
+    await player.start(room=_Room())
+    await output.wait_for(lambda fs: len(fs) >= 1)
+    handle = player.play(live())
+    await output.wait_for(lambda fs: len(_loud(fs, 107)) == 1 and np.all(fs[-1] == 100)
+                          and len(fs) - next(i for i, f in enumerate(fs) if f[0] == 107) > 5)
+    assert not handle.done()
+    gate.set()
+    await asyncio.wait_for(handle, 10)
+    assert len(_loud(output.frames, 107)) == 2
+    assert all(np.all((f == 100) | (f == 107)) for f in output.frames)
+    await player.aclose()
+
+
 async def test_random_choice_honours_probability() -> None:
     a, b = AudioConfig(BuiltinAudioClip.KEYBOARD_TYPING, probability=0.5), \
         AudioConfig(BuiltinAudioClip.KEYBOARD_TYPING2, probability=0.2)
@@ -284,6 +307,8 @@ async def test_errors(tmp_path: Path, output: _RecordingOutput) -> None:
         BackgroundAudioPlayer(thinking_sound=[AudioConfig(mp3)])
     with pytest.raises(TypeError, match="WAV file path"):
         BackgroundAudioPlayer(ambient_sound=42)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="stream_timeout_ms"):
+        BackgroundAudioPlayer(stream_timeout_ms=-1)
 
     await player.start(room=_Room())
     with pytest.raises(RuntimeError, match="already"):

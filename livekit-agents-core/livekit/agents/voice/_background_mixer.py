@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 import wave
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -121,14 +122,16 @@ class _WavChunks:
         self._width = self._wav.getsampwidth()
         self._resampler = _Resampled()
         self._block = max(1, self._rate // 4)
+        self._lock = threading.Lock()  # close() from the loop waits for a read in progress
 
     def read(self) -> Samples | None:
         """The next chunk at 48 kHz mono, or ``None`` at the end (the file is then closed)."""
         from livekit import rtc
 
-        data = self._wav.readframes(self._block)
+        with self._lock:
+            data = self._wav.readframes(self._block) if self._wav.getfp() is not None else b""
         if not data:
-            self._wav.close()
+            self.close()
             tail = self._resampler.flush()
             return tail if tail.size else None
         pcm = _pcm_to_int16(data, self._width)
@@ -138,7 +141,8 @@ class _WavChunks:
         return self._resampler.push(frame)
 
     def close(self) -> None:
-        self._wav.close()
+        with self._lock:
+            self._wav.close()
 
 
 async def wav_chunks(path: Path, *, loop: bool) -> AsyncIterator[Samples]:
@@ -227,8 +231,9 @@ class Voice:
 class Mixer:
     """Sums the playing voices into 20 ms frames for one output; runs until :meth:`aclose`."""
 
-    def __init__(self, output: Output) -> None:
+    def __init__(self, output: Output, *, underrun_wait: float | None = None) -> None:
         self._output = output
+        self._underrun_wait = underrun_wait
         self._voices: list[Voice] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -304,7 +309,8 @@ class Mixer:
 
     async def _wait_for_data(self, voices: list[Voice]) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + _UNDERRUN_WAIT
+        wait = _UNDERRUN_WAIT if self._underrun_wait is None else self._underrun_wait
+        deadline = loop.time() + wait
         while any(v.buffered < FRAME_SAMPLES and not v.finished and not v.stopping for v in voices):
             remaining = deadline - loop.time()
             if remaining <= 0:

@@ -129,7 +129,8 @@ class BackgroundAudioPlayer:
     ``ambient_sound`` loops from :meth:`start` until :meth:`aclose`; ``thinking_sound`` loops while
     the session's agent state is ``"thinking"``. A list of :class:`AudioConfig` picks one entry at
     random each time, weighted by ``probability`` (when they add up to less than 1, the remainder
-    is the chance of silence).
+    is the chance of silence). ``stream_timeout_ms`` is how long the mixer waits for a late sound
+    (a slow async iterator) before mixing a frame without it (default 200 ms).
     """
 
     def __init__(
@@ -137,13 +138,17 @@ class BackgroundAudioPlayer:
         *,
         ambient_sound: Sound | None = None,
         thinking_sound: Sound | None = None,
+        stream_timeout_ms: int | None = None,
     ) -> None:
+        if stream_timeout_ms is not None and stream_timeout_ms < 0:
+            raise ValueError(f"stream_timeout_ms must be >= 0, got {stream_timeout_ms}")
         for sound in (ambient_sound, thinking_sound):
             if sound is not None:
                 for cfg in _configs(sound):
                     _check_source(cfg.source)
         self._ambient_sound = ambient_sound
         self._thinking_sound = thinking_sound
+        self._stream_timeout = None if stream_timeout_ms is None else stream_timeout_ms / 1000
         self._rng = random.Random()
         self._mixer: Mixer | None = None
         self._session: AgentSession[Any] | None = None
@@ -178,7 +183,7 @@ class BackgroundAudioPlayer:
             room_output = RoomOutput(room, TRACK_NAME, track_publish_options)
             await room_output.start()
             output = room_output
-        self._mixer = Mixer(output)
+        self._mixer = Mixer(output, underrun_wait=self._stream_timeout)
         self._mixer.start()
 
         if self._ambient_sound is not None:
