@@ -330,6 +330,29 @@ async def test_aclose_before_start_is_fine() -> None:
     await player.aclose()
     with pytest.raises(RuntimeError):
         player.play(BuiltinAudioClip.HOLD_MUSIC)
+    with pytest.raises(RuntimeError, match=r"after aclose\(\)"):
+        await player.start(room=_Room())
+
+
+async def test_failed_publish_can_be_retried() -> None:
+    room = _Room()
+    calls: list[Any] = []
+
+    async def flaky(track: Any, options: Any) -> Any:
+        calls.append(track)
+        if len(calls) == 1:
+            raise ConnectionError("not connected yet")
+        return object()
+
+    room.local_participant.publish_track = flaky  # type: ignore[method-assign]
+    player = BackgroundAudioPlayer()
+    with pytest.raises(ConnectionError):
+        await player.start(room=room)
+    with pytest.raises(ValueError, match="needs the room"):
+        await player.start(room=None)
+    await player.start(room=room)
+    assert len(calls) == 2 and calls[1].name == "background_audio"
+    await player.aclose()
 
 
 async def test_failing_source_finishes_its_handle(output: _RecordingOutput,

@@ -150,6 +150,7 @@ class BackgroundAudioPlayer:
         self._thinking_sound = thinking_sound
         self._stream_timeout = None if stream_timeout_ms is None else stream_timeout_ms / 1000
         self._rng = random.Random()
+        self._started = False
         self._mixer: Mixer | None = None
         self._session: AgentSession[Any] | None = None
         self._ambient_handle: PlayHandle | None = None
@@ -170,18 +171,26 @@ class BackgroundAudioPlayer:
         """
         from ._background_mixer import ClockOutput, Mixer, Output, RoomOutput
 
-        if self._mixer is not None or self._close_task is not None:
+        if self._close_task is not None:
+            raise RuntimeError("BackgroundAudioPlayer.start() called after aclose()")
+        if self._started:
             raise RuntimeError("BackgroundAudioPlayer.start() was already called")
+        self._started = True
         output: Output
         if _is_console(room, agent_session):
             logger.info("background audio is not played in console mode (the terminal has one "
                         "audio output, the agent's voice); it plays when the agent joins a room")
             output = ClockOutput()
         elif room is None:
+            self._started = False
             raise ValueError("BackgroundAudioPlayer.start() needs the room to publish its track in")
         else:
             room_output = RoomOutput(room, TRACK_NAME, track_publish_options)
-            await room_output.start()
+            try:
+                await room_output.start()
+            except BaseException:
+                self._started = False  # publishing failed: start() may be retried
+                raise
             output = room_output
         self._mixer = Mixer(output, underrun_wait=self._stream_timeout)
         self._mixer.start()
