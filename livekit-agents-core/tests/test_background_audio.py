@@ -402,6 +402,7 @@ async def test_session_drives_thinking_and_close_stops_player() -> None:
     await asyncio.wait_for(player._close_task, 10)
     assert ambient.done() and player._mixer is None
     assert room.local_participant.unpublished == [published[0].sid]
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("background_audio")]
     await player.aclose()
 
 
