@@ -81,6 +81,12 @@ if TYPE_CHECKING:
         UserStateChangedEvent,
         room_io,
     )
+    from .voice.background_audio import (
+        AudioConfig,
+        BackgroundAudioPlayer,
+        BuiltinAudioClip,
+        PlayHandle,
+    )
     from .worker import (
         AgentServer,
         AutoSubscribe,
@@ -136,6 +142,10 @@ _LAZY: dict[str, str] = {
             "JobRequest", "WorkerOptions", "WorkerPermissions", "WorkerType", "get_job_context",
         ],
         ".worker",
+    ),
+    **dict.fromkeys(
+        ["AudioConfig", "BackgroundAudioPlayer", "BuiltinAudioClip", "PlayHandle"],
+        ".voice.background_audio",
     ),
     "mock_tools": ".testing._mock_tools",
     "room_io": ".voice",

@@ -4,6 +4,7 @@ from . import room_io
 from .agent import Agent, ModelSettings
 from .agent_session import AgentSession, AgentSessionOptions, SessionConnectOptions
 from .agent_task import AgentTask
+from .background_audio import AudioConfig, BackgroundAudioPlayer, BuiltinAudioClip, PlayHandle
 from .events import (
     AgentEvent,
     AgentFalseInterruptionEvent,
@@ -52,8 +53,11 @@ __all__ = [
     "AgentState",
     "AgentStateChangedEvent",
     "AgentTask",
+    "AudioConfig",
     "AudioInput",
     "AudioOutput",
+    "BackgroundAudioPlayer",
+    "BuiltinAudioClip",
     "ChatMessageEvent",
     "CloseEvent",
     "CloseReason",
@@ -66,6 +70,7 @@ __all__ = [
     "FunctionToolsExecutedEvent",
     "MetricsCollectedEvent",
     "ModelSettings",
+    "PlayHandle",
     "QueueAudioInput",
     "RoomIO",
     "RoomInputOptions",
