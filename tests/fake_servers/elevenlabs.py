@@ -20,7 +20,9 @@ Endpoints (on 127.0.0.1, a random free port):
 * ``POST /v1/text-to-speech/{voice_id}/stream?output_format=pcm_<rate>``: JSON body with ``text``
   and ``model_id``; answers a chunked body of raw PCM.
 
-The audio is a 440 Hz tone, ``ms_per_char`` milliseconds per character of text. Faults apply to
+The audio is a 440 Hz tone, ``ms_per_char`` milliseconds per character of text; the first audio
+message of each generation carries its alignment (``alignment=False``: none at all, as from a
+compatible server that omits it). Faults apply to
 the next request(s): ``fail_next(status, retry_after=)`` (at the handshake or as the REST status),
 ``disconnect_next(after=n)`` (drop the connection after ``n`` audio messages / body chunks) and
 ``stall_next(after=n)`` (go silent after ``n``). Problems in what the client sent are listed in
@@ -91,11 +93,17 @@ class FakeElevenLabs:
     """See the module docstring."""
 
     def __init__(
-        self, *, api_key: str = "el-test-key", ms_per_char: float = 20.0, chunk_ms: int = 40
+        self,
+        *,
+        api_key: str = "el-test-key",
+        ms_per_char: float = 20.0,
+        chunk_ms: int = 40,
+        alignment: bool = True,
     ) -> None:
         self.api_key = api_key
         self.ms_per_char = ms_per_char
         self.chunk_ms = chunk_ms
+        self.alignment = alignment
         self.received: list[ElevenLabsRequest] = []
         self.violations: list[str] = []
         self._faults: list[_Fault] = []
@@ -347,11 +355,13 @@ class _WsSession:
         if not text or self.stalled:
             return
         self.rec.generations.append(text)
-        alignment = {
+        alignment: dict[str, Any] | None = {
             "chars": list(text),
             "charStartTimesMs": [int(i * self.srv.ms_per_char) for i in range(len(text))],
             "charDurationsMs": [int(self.srv.ms_per_char)] * len(text),
         }
+        if not self.srv.alignment:
+            alignment = None
         for i, chunk in enumerate(self.srv._chunks(self.srv._tone(text, self.rate), self.rate)):
             if await self._fault_hit():
                 return

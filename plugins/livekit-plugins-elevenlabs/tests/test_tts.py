@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from fake_servers.elevenlabs import FakeElevenLabs
@@ -26,6 +27,10 @@ from livekit.plugins.elevenlabs._errors import in_band_error
 KEY = "el-secret-key-123"
 FAST = APIConnectOptions(max_retry=2, retry_interval=0.05, timeout=2.0)
 NO_RETRY = APIConnectOptions(max_retry=0, retry_interval=0.05, timeout=0.5)
+#: a short silence timeout for the watchdog tests
+SHORT = APIConnectOptions(max_retry=0, retry_interval=0.05, timeout=0.3)
+#: bounds a test that would hang without the watchdog (far above SHORT.timeout)
+GUARD_S = 5.0
 VOICE = "voice123"
 
 
@@ -54,6 +59,26 @@ async def _drain(it: AsyncIterator[SynthesizedAudio]) -> list[SynthesizedAudio]:
 
 def _duration(events: list[SynthesizedAudio]) -> float:
     return sum(ev.frame.duration for ev in events)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait (bounded) until ``condition()`` holds."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), GUARD_S)
+
+
+async def _consume(stream: AsyncIterator[SynthesizedAudio]) -> None:
+    """Read a stream whose input is still open until it fails (bounded, so a hang fails)."""
+
+    async def read() -> None:
+        async for _ in stream:
+            pass
+
+    await asyncio.wait_for(read(), GUARD_S)
 
 
 # -- provider strings and construction ---------------------------------------------------------
@@ -413,6 +438,117 @@ async def test_stream_stall_after_audio_times_out(srv: FakeElevenLabs, tts: elev
         async for ev in stream:
             got.append(ev)
     assert len(srv.received) == 1
+
+
+async def test_stream_stall_after_a_mid_stream_flush_times_out(
+    srv: FakeElevenLabs, tts: elevenlabs.TTS
+) -> None:
+    """Flushed text is owed audio while the input stays open: a server that goes silent after
+    the first chunk of it fails the stream instead of leaving the agent silent."""
+    errors = _errors(tts)
+    srv.stall_next(after=1)
+    stream = tts.stream(conn_options=SHORT)
+    stream.push_text("Hello there, this is a long enough sentence")
+    stream.flush()
+    with pytest.raises(APITimeoutError, match="ElevenLabs sent nothing"):
+        await _consume(stream)
+    await stream.aclose()
+    rec = srv.received[0]
+    assert rec.messages[-1]["flush"] is True and {"text": ""} not in rec.messages
+    assert 0 < rec.audio_bytes < 0.43 * 24000 * 2  # it stalled part way through the audio
+    assert [type(e.error) for e in errors] == [APITimeoutError]
+    assert len(srv.received) == 1
+
+
+async def test_stream_stall_before_the_flushed_text_is_voiced_times_out(
+    srv: FakeElevenLabs, tts: elevenlabs.TTS
+) -> None:
+    """Audio for an earlier sentence arriving after a flush does not settle what the flush is
+    owed: the server stalls before voicing the flushed text, and the stream fails."""
+    srv.stall_next(after=3)  # "Hello there." is 120 ms: three 40 ms chunks, then silence
+    stream = tts.stream(conn_options=SHORT)
+    stream.push_text("Hello there. ")
+    stream.push_text("And then some more words")
+    stream.flush()
+    with pytest.raises(APITimeoutError, match="ElevenLabs sent nothing"):
+        await _consume(stream)
+    await stream.aclose()
+    rec = srv.received[0]
+    assert rec.audio_bytes == round(0.120 * 24000) * 2  # only the first sentence was voiced
+    assert {"text": ""} not in rec.messages
+
+
+async def test_stream_idle_without_a_flush_is_not_a_stall(
+    srv: FakeElevenLabs, tts: elevenlabs.TTS
+) -> None:
+    """Text pushed but not flushed is owed nothing: a quiet socket is only waiting for more."""
+    errors = _errors(tts)
+    stream = tts.stream(conn_options=SHORT)
+    async with stream:
+        stream.push_text("words that keep ")
+        stream.push_text("coming slowly and")
+        await _until(lambda: bool(srv.received) and len(srv.received[0].messages) >= 3)
+        await asyncio.sleep(SHORT.timeout * 3)  # quiet for well over the timeout
+        assert errors == [] and srv.received[0].generations == []
+        stream.push_text(" then end.")
+        stream.flush()
+        stream.end_input()
+        events = await _drain(stream)
+    rec = srv.received[0]
+    assert errors == [] and len(srv.received) == 1
+    words = ["words", "that", "keep", "coming", "slowly", "and", "then", "end."]
+    assert rec.text.split() == words
+    chars = sum(len(g) for g in rec.generations)
+    assert _duration(events) == pytest.approx(chars * 0.010, abs=0.002)
+
+
+@pytest.mark.parametrize("alignment", [True, False], ids=["aligned", "no-alignment"])
+async def test_stream_idle_after_the_flushed_audio_is_not_a_stall(alignment: bool) -> None:
+    """Once the flushed text is fully voiced nothing is owed, so the socket may stay quiet while
+    the input is open (an LLM pausing mid-reply), with or without alignment from the server."""
+    async with FakeElevenLabs(api_key=KEY, ms_per_char=10, alignment=alignment) as srv:
+        tts = elevenlabs.TTS(api_key=KEY, base_url=srv.base_url, voice=VOICE)
+        errors = _errors(tts)
+        async with tts, tts.stream(conn_options=SHORT) as stream:
+            stream.push_text("The first part")
+            stream.flush()
+            first = await asyncio.wait_for(stream.__anext__(), GUARD_S)
+            full = round(len("The first part") * 0.010 * 24000) * 2
+            await _until(lambda: srv.received[0].audio_bytes == full)
+            await asyncio.sleep(SHORT.timeout * 3)  # quiet for well over the timeout
+            assert errors == []
+            stream.push_text(" and the rest.")
+            stream.end_input()
+            rest = await _drain(stream)
+        rec = srv.received[0]
+        assert errors == [] and len(srv.received) == 1
+        assert rec.generations == ["The first part", "and the rest."]
+        chars = sum(len(g) for g in rec.generations)
+        assert _duration([first, *rest]) == pytest.approx(chars * 0.010, abs=0.002)
+
+
+@pytest.mark.parametrize("alignment", [True, False], ids=["aligned", "no-alignment"])
+async def test_stream_flush_after_the_audio_arrived_is_not_a_stall(alignment: bool) -> None:
+    """A sentence end already triggers generation; a flush() after its audio arrived adds nothing
+    the server owes, so no answer to it is awaited."""
+    async with FakeElevenLabs(api_key=KEY, ms_per_char=10, alignment=alignment) as srv:
+        tts = elevenlabs.TTS(api_key=KEY, base_url=srv.base_url, voice=VOICE)
+        errors = _errors(tts)
+        async with tts, tts.stream(conn_options=SHORT) as stream:
+            stream.push_text("Hello there. ")
+            full = round(len("Hello there.") * 0.010 * 24000) * 2
+            await _until(lambda: bool(srv.received) and srv.received[0].audio_bytes == full)
+            stream.flush()
+            await _until(lambda: srv.received[0].messages[-1].get("flush") is True)
+            await asyncio.sleep(SHORT.timeout * 3)  # quiet for well over the timeout
+            assert errors == []
+            stream.push_text("Bye.")
+            stream.end_input()
+            events = await _drain(stream)
+        rec = srv.received[0]
+        assert errors == [] and len(srv.received) == 1
+        assert rec.generations == ["Hello there.", "Bye."]
+        assert _duration(events) == pytest.approx(len("Hello there.Bye.") * 0.010, abs=0.002)
 
 
 async def test_stream_unreachable_server_is_a_connection_error() -> None:

@@ -37,12 +37,13 @@ class _Watchdog:
         self.expired: asyncio.Future[None] = self._loop.create_future()
 
     def arm(self) -> None:
+        """(Re)start the countdown."""
         self._cancel()
         self._handle = self._loop.call_later(self._timeout, self._expire)
 
-    def touch(self) -> None:
-        """Activity: push the deadline back if armed."""
-        if self._handle is not None:
+    def ensure(self) -> None:
+        """Start the countdown unless it already runs."""
+        if self._handle is None:
             self.arm()
 
     def disarm(self) -> None:
@@ -56,6 +57,100 @@ class _Watchdog:
     def _expire(self) -> None:
         if not self.expired.done():
             self.expired.set_result(None)
+
+
+#: audio may end this much before the last aligned character does and still count as complete
+_AUDIO_SLACK_S = 0.25
+
+
+def _spoken_chars(text: str) -> int:
+    """Letters and digits: what both the text sent and the server's alignment can be counted in."""
+    return sum(ch.isalnum() for ch in text)
+
+
+class _Owed:
+    """Whether the server still owes audio, so its silence means it stalled.
+
+    Audio is owed after the end of input (until ``isFinal``) and after a flush of new text, until
+    the alignment of the answers covers every flushed character and the audio received covers the
+    time that alignment spans. Text that was sent but not flushed is owed nothing: the server may
+    hold it until more arrives. A server that sends no alignment at all cannot be tracked that
+    closely; there, audio received after the last text was sent settles a flush.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self._bytes_per_s = 2 * sample_rate
+        self.ended = False
+        self._pending = False
+        self._sent = 0  # characters sent
+        self._flushed = 0  # characters sent up to the last flush
+        self._voiced = 0  # characters the alignment covered so far
+        self._audio_s = 0.0  # audio received
+        self._audio_due_s = 0.0  # audio the alignment received so far implies
+        self._aligned = False
+        self._heard_since_sent = False
+
+    def owed(self) -> bool:
+        return self.ended or self._pending
+
+    def sent(self, text: str) -> None:
+        chars = _spoken_chars(text)
+        if chars:
+            self._sent += chars
+            self._heard_since_sent = False
+
+    def flushed(self) -> None:
+        """Everything sent so far was flushed: the server owes the audio not received yet."""
+        if self._sent > self._flushed:
+            self._flushed = self._sent
+            self._pending = True
+            self._settle()  # it may all have arrived already (a sentence sent with a trigger)
+
+    def received(self, data: dict[str, Any], audio_bytes: int) -> None:
+        """Account for one message of the server."""
+        start_s = self._audio_s
+        self._audio_s += audio_bytes / self._bytes_per_s
+        chars, span_s = 0, 0.0
+        for key in ("alignment", "normalizedAlignment"):
+            found = _alignment(data.get(key))
+            if found is not None:
+                self._aligned = True
+                chars, span_s = max(chars, found[0]), max(span_s, found[1])
+        self._voiced = min(self._sent, self._voiced + chars)
+        self._audio_due_s = max(self._audio_due_s, start_s + span_s)
+        if audio_bytes:
+            self._heard_since_sent = True
+        self._settle()
+
+    def _settle(self) -> None:
+        if not self._pending:
+            return
+        if self._aligned:
+            self._pending = (
+                self._voiced < self._flushed or self._audio_s + _AUDIO_SLACK_S < self._audio_due_s
+            )
+        else:
+            self._pending = not self._heard_since_sent
+
+
+def _alignment(value: Any) -> tuple[int, float] | None:
+    """``(characters, seconds spanned)`` of an alignment object, or None when there is none."""
+    if not isinstance(value, dict):
+        return None
+    chars = value.get("chars")
+    if not isinstance(chars, list):
+        return None
+    count = sum(_spoken_chars(c) for c in chars if isinstance(c, str))
+    starts = value.get("charStartTimesMs")
+    durations = value.get("charDurationsMs")
+    span_s = 0.0
+    if isinstance(starts, list) and isinstance(durations, list) and starts:
+        try:
+            ends = [float(s) + float(d) for s, d in zip(starts, durations, strict=False)]
+            span_s = max(0.0, (max(ends) - min(float(s) for s in starts)) / 1000)
+        except (TypeError, ValueError):
+            span_s = 0.0
+    return count, span_s
 
 
 class StreamInputStream(SynthesizeStream):
@@ -81,10 +176,10 @@ class StreamInputStream(SynthesizeStream):
 
         ws = await self._connect(timeout)
         watchdog = _Watchdog(timeout)
-        state = {"eos_sent": False}
-        send = asyncio.create_task(self._send(ws, watchdog, state), name="elevenlabs.send")
+        owed = _Owed(opts.sample_rate)
+        send = asyncio.create_task(self._send(ws, watchdog, owed), name="elevenlabs.send")
         recv = asyncio.create_task(
-            self._recv(ws, output_emitter, watchdog, state), name="elevenlabs.recv"
+            self._recv(ws, output_emitter, watchdog, owed), name="elevenlabs.recv"
         )
         pending: set[asyncio.Future[Any]] = {send, recv, watchdog.expired}
         try:
@@ -125,15 +220,15 @@ class StreamInputStream(SynthesizeStream):
             raise APIConnectionError(f"could not connect to ElevenLabs: {type(e).__name__}") from e
 
     async def _send(
-        self, ws: aiohttp.ClientWebSocketResponse, watchdog: _Watchdog, state: dict[str, bool]
+        self, ws: aiohttp.ClientWebSocketResponse, watchdog: _Watchdog, owed: _Owed
     ) -> None:
         try:
-            await self._send_text(ws, watchdog, state)
+            await self._send_text(ws, watchdog, owed)
         except (ConnectionError, aiohttp.ClientError) as e:
             raise APIConnectionError(f"ElevenLabs connection lost: {type(e).__name__}") from e
 
     async def _send_text(
-        self, ws: aiohttp.ClientWebSocketResponse, watchdog: _Watchdog, state: dict[str, bool]
+        self, ws: aiohttp.ClientWebSocketResponse, watchdog: _Watchdog, owed: _Owed
     ) -> None:
         opts = self._el._opts
         init: dict[str, Any] = {"text": " ", "xi-api-key": opts.api_key}
@@ -144,34 +239,35 @@ class StreamInputStream(SynthesizeStream):
         await ws.send_str(json.dumps(init))
 
         chunker = TextChunker(sentences_only=opts.auto_mode)
-        unflushed = False
         async for item in self._input_ch:
             if isinstance(item, self._FlushSentinel):
                 rest = chunker.flush()
+                owed.sent(rest)
+                owed.flushed()
                 await ws.send_str(json.dumps({"text": rest or " ", "flush": True}))
-                if rest or unflushed:
-                    watchdog.arm()  # the server owes us audio now
-                unflushed = False
+                if owed.owed():
+                    watchdog.ensure()
                 continue
             for text, ends_sentence in chunker.push(item):
                 msg: dict[str, Any] = {"text": text}
                 if ends_sentence and not opts.auto_mode:
                     msg["try_trigger_generation"] = True
+                owed.sent(text)
                 await ws.send_str(json.dumps(msg))
-                unflushed = True
         rest = chunker.flush()
         if rest:
+            owed.sent(rest)
             await ws.send_str(json.dumps({"text": rest, "flush": True}))
-        state["eos_sent"] = True
+        owed.ended = True
         await ws.send_str(json.dumps({"text": ""}))
-        watchdog.arm()
+        watchdog.ensure()
 
     async def _recv(
         self,
         ws: aiohttp.ClientWebSocketResponse,
         emitter: AudioEmitter,
         watchdog: _Watchdog,
-        state: dict[str, bool],
+        owed: _Owed,
     ) -> None:
         while True:
             msg = await ws.receive()
@@ -188,19 +284,21 @@ class StreamInputStream(SynthesizeStream):
                 raise APIConnectionError(f"ElevenLabs connection failed: {ws.exception()!r}")
             if msg.type != aiohttp.WSMsgType.TEXT:
                 continue
-            if state["eos_sent"]:
-                watchdog.touch()
-            else:
-                watchdog.disarm()
             try:
                 data = json.loads(msg.data)
             except ValueError:
                 raise APIConnectionError("ElevenLabs sent a message that is not JSON") from None
             if not isinstance(data, dict):
-                continue
+                data = {}
             audio = data.get("audio")
-            if audio:
-                emitter.push(base64.b64decode(audio))
+            pcm = base64.b64decode(audio) if audio else b""
+            owed.received(data, len(pcm))
+            if owed.owed():
+                watchdog.arm()  # the server spoke but owes more: restart the countdown
+            else:
+                watchdog.disarm()
+            if pcm:
+                emitter.push(pcm)
             elif data.get("error") or (data.get("message") and not data.get("isFinal")):
                 raise in_band_error(data)
             if data.get("isFinal"):
