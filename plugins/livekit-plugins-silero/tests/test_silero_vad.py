@@ -179,6 +179,61 @@ async def test_concurrent_streams_are_batched() -> None:
     assert runner.batches - batches < ran  # some model runs served several streams
 
 
+async def test_48k_input_gives_the_segments_and_probabilities_of_16k_input() -> None:
+    base = await run(silero.VAD(), speech_frames())
+    high = await run(silero.VAD(), speech_frames(48000, 1))
+    check_speech_span(high)
+    assert [e.type for e in edges(high)] == [e.type for e in edges(base)]
+    for a, b in zip(edges(high), edges(base), strict=True):
+        assert a.timestamp == pytest.approx(b.timestamp, abs=WINDOW + 1e-6)
+    p16, p48 = probabilities(base), probabilities(high)
+    assert abs(len(p48) - len(p16)) <= 1
+    diff = np.abs(np.array(p48[: len(p16)]) - np.array(p16[: len(p48)]))
+    assert np.median(diff) < 0.01  # same speech, through a resampler and back
+    assert diff.max() < 0.2
+
+
+async def test_a_rate_without_a_filter_table_still_works() -> None:
+    # 16000/7999 needs more phases than the numpy resampler keeps: core's converter takes over
+    events = await run(silero.VAD(), speech_frames(7999, 1))
+    check_speech_span(events)
+
+
+async def test_large_frames_give_the_same_events() -> None:
+    frames = speech_frames(48000, 1)
+    base = await run(silero.VAD(), frames)
+    # the same audio in 250 ms frames: each completes several windows, run in one trip to
+    # the model thread
+    pcm = b"".join(bytes(f.data) for f in frames)
+    step = 2 * 12000
+    chunks = [pcm[i : i + step] for i in range(0, len(pcm), step)]
+    large = await run(silero.VAD(), [rtc.AudioFrame(c, 48000, 1, len(c) // 2) for c in chunks])
+    assert [(e.type, e.timestamp) for e in edges(large)] == [
+        (e.type, e.timestamp) for e in edges(base)
+    ]
+    n = min(len(probabilities(base)), len(probabilities(large)))
+    assert probabilities(large)[:n] == pytest.approx(probabilities(base)[:n], abs=1e-5)
+
+
+async def test_format_changes_midstream() -> None:
+    first = speech_frames(48000, 2)
+    second = speech_frames()
+    cut = len(first) // 2
+    events = await run(silero.VAD(), first[:cut] + second[len(second) // 2 :])
+    done = [e for e in events if e.type == VADEventType.INFERENCE_DONE]
+    # every 32 ms of audio is analysed, whatever the format it came in
+    assert len(done) == pytest.approx(SPAN["duration"] / WINDOW, abs=2)
+
+
+async def test_frames_with_a_bad_format_are_refused() -> None:
+    stream = silero.VAD().stream()
+    with pytest.raises(ValueError, match="sample_rate=0"):
+        stream.push_frame(rtc.AudioFrame(bytes(320), 0, 1, 160))
+    with pytest.raises(ValueError, match="num_channels=0"):
+        stream.push_frame(rtc.AudioFrame(bytes(320), 16000, 0, 160))
+    await stream.aclose()
+
+
 class _ThreadRecorder:
     """Wraps the shared ONNX session to see which thread runs the model."""
 

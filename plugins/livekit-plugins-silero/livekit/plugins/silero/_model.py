@@ -94,14 +94,18 @@ class StreamState:
         self.state = np.zeros(_STATE_SHAPE, dtype=np.float32)
 
 
+#: (speech probability, seconds the model run took) of one window
+Result = tuple[float, float]
+
+
 @dataclass(eq=False)
 class _Request:
     stream: StreamState
-    #: context + window, float32 in [-1, 1]
-    audio: np.ndarray
+    #: consecutive windows of the stream, each context + window, float32 in [-1, 1]
+    windows: list[np.ndarray]
     sample_rate: int
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[tuple[float, float]]
+    future: asyncio.Future[list[Result]]
 
 
 class InferenceRunner:
@@ -143,13 +147,20 @@ class InferenceRunner:
             self._streams -= 1
             self._cond.notify()
 
-    async def infer(self, stream: StreamState, audio: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    async def infer(self, stream: StreamState, audio: np.ndarray, sample_rate: int) -> Result:
         """Speech probability of one window and the seconds the model run took."""
+        return (await self.infer_many(stream, [audio], sample_rate))[0]
+
+    async def infer_many(
+        self, stream: StreamState, windows: list[np.ndarray], sample_rate: int
+    ) -> list[Result]:
+        """Results of consecutive windows of one stream, run in order in one trip to the
+        inference thread."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[tuple[float, float]] = loop.create_future()
+        future: asyncio.Future[list[Result]] = loop.create_future()
         with self._cond:
             self._start_thread()
-            self._pending.append(_Request(stream, audio, sample_rate, loop, future))
+            self._pending.append(_Request(stream, windows, sample_rate, loop, future))
             if len(self._pending) == 1 or len(self._pending) >= self._streams:
                 self._cond.notify()  # the first window, or the last one the runner waits for
         return await future
@@ -188,42 +199,73 @@ class InferenceRunner:
             return
         finally:
             self._loaded.set()
-        by_rate: dict[int, list[_Request]] = {}
-        for r in batch:
-            by_rate.setdefault(r.sample_rate, []).append(r)
-        results: list[tuple[_Request, Union[tuple[float, float], BaseException]]] = []
-        for rate, requests in by_rate.items():
+        if len(batch) == 1:
+            groups = [batch]
+        else:
+            by_rate: dict[int, list[_Request]] = {}
+            for r in batch:
+                by_rate.setdefault(r.sample_rate, []).append(r)
+            groups = list(by_rate.values())
+        results: list[tuple[_Request, Union[list[Result], BaseException]]] = []
+        for requests in groups:
             try:
-                results.extend(self._run_batch(session, rate, requests))
+                results.extend(self._run_group(session, requests))
             except Exception as e:
                 results.extend((r, e) for r in requests)
         _deliver(results)
 
-    def _run_batch(
-        self, session: Any, sample_rate: int, requests: list[_Request]
-    ) -> list[tuple[_Request, tuple[float, float]]]:
-        if len(requests) == 1:
-            audio = requests[0].audio[np.newaxis, :]
-            state = requests[0].stream.state
-        else:
-            audio = np.stack([r.audio for r in requests])
-            state = np.concatenate([r.stream.state for r in requests], axis=1)
-        start = time.perf_counter()
-        probs, new_state = session.run(
-            None, {"input": audio, "state": state, "sr": np.array(sample_rate, dtype=np.int64)}
-        )
-        elapsed = time.perf_counter() - start
-        self.windows += len(requests)
-        self.batches += 1
-        out = []
-        for i, r in enumerate(requests):
-            r.stream.state = np.ascontiguousarray(new_state[:, i : i + 1, :])
-            out.append((r, (float(probs[i, 0]), elapsed)))
-        return out
+    def _run_group(self, session: Any, requests: list[_Request]) -> list[tuple[_Request, list[Result]]]:
+        """Runs requests of one sample rate: the k-th windows of all of them in one batch,
+        for k = 0, 1, ... (a stream's windows depend on each other through its state)."""
+        sr = _sample_rate_input(requests[0].sample_rate)
+        out: list[list[Result]] = [[] for _ in requests]
+        k = 0
+        while True:
+            rows = [i for i, r in enumerate(requests) if k < len(r.windows)]
+            if not rows:
+                break
+            if len(rows) == 1:
+                r = requests[rows[0]]
+                audio = r.windows[k][np.newaxis, :]
+                state = r.stream.state
+            else:
+                audio = np.stack([requests[i].windows[k] for i in rows])
+                state = np.concatenate([requests[i].stream.state for i in rows], axis=1)
+            start = time.perf_counter()
+            probs, new_state = session.run(None, {"input": audio, "state": state, "sr": sr})
+            elapsed = time.perf_counter() - start
+            self.windows += len(rows)
+            self.batches += 1
+            if len(rows) == 1:
+                requests[rows[0]].stream.state = new_state
+                out[rows[0]].append((float(probs[0, 0]), elapsed))
+            else:
+                for j, i in enumerate(rows):
+                    requests[i].stream.state = np.ascontiguousarray(new_state[:, j : j + 1, :])
+                    out[i].append((float(probs[j, 0]), elapsed))
+            k += 1
+        return list(zip(requests, out, strict=True))
 
 
-def _deliver(results: list[tuple[_Request, Union[tuple[float, float], BaseException]]]) -> None:
+_sr_inputs: dict[int, np.ndarray] = {}
+
+
+def _sample_rate_input(rate: int) -> np.ndarray:
+    value = _sr_inputs.get(rate)
+    if value is None:
+        value = _sr_inputs[rate] = np.array(rate, dtype=np.int64)
+    return value
+
+
+def _deliver(results: list[tuple[_Request, Union[list[Result], BaseException]]]) -> None:
     """Resolve futures with one wake-up per event loop."""
+    if len(results) == 1:
+        r, value = results[0]
+        try:
+            r.loop.call_soon_threadsafe(_resolve, [(r.future, value)])
+        except RuntimeError:  # the loop was closed while the window was running
+            pass
+        return
     by_loop: dict[asyncio.AbstractEventLoop, list[Any]] = {}
     for r, value in results:
         by_loop.setdefault(r.loop, []).append((r.future, value))

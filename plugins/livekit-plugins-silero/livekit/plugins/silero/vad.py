@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,8 @@ from ._model import (
     get_runner,
     window_samples,
 )
+from ._resample import Resampler
+from ._resample import supported as resample_supported
 
 if TYPE_CHECKING:
     from livekit.agents.worker.job import JobProcess
@@ -189,6 +190,15 @@ class VADStream(agents_vad.VADStream):
         self._opts = opts
         self._segmenter = _segmenter(opts)
 
+    def push_frame(self, frame: rtc.AudioFrame) -> None:
+        """Queue a frame of 16-bit PCM at any positive rate and channel count."""
+        if frame.sample_rate <= 0 or frame.num_channels <= 0:
+            raise ValueError(
+                "Silero VAD needs audio with a positive sample rate and channel count, got "
+                f"sample_rate={frame.sample_rate}, num_channels={frame.num_channels}"
+            )
+        super().push_frame(frame)
+
     def _update_options(self, opts: _VADOptions) -> None:
         opts = replace(opts, sample_rate=self._opts.sample_rate)
         self._opts = opts
@@ -211,31 +221,49 @@ class VADStream(agents_vad.VADStream):
 
     async def _analyse(self, runner: InferenceRunner) -> None:
         rate = self._opts.sample_rate
+        window = window_samples(rate)
         state = StreamState()
         model_input = _ModelInput(rate)
         source = _SourceAudio(rate)
         metrics = _MetricsWindow()
         slow_reported = False
+        input_ch = self._input_ch
 
-        async for item in self._input_ch:
-            if isinstance(item, self._FlushSentinel):
-                self._send(self._segmenter.flush())
-                continue
-            source.push(item)
-            for audio in model_input.push(item):
-                probability, inference = await runner.infer(state, audio, rate)
-                if inference > _SLOW_INFERENCE and not slow_reported:
-                    slow_reported = True
-                    logger.warning(
-                        "Silero VAD inference took %.0f ms for a 32 ms window: the host is "
-                        "overloaded, speech events will lag", inference * 1000
+        async for first in input_ch:
+            # frames already queued behind this one (large frames, or a loop that fell
+            # behind) go to the inference thread together: one trip for all their windows
+            windows: list[np.ndarray] = []
+            spans: list[rtc.AudioFrame] = []
+            flush = False
+            item = first
+            while True:
+                if isinstance(item, self._FlushSentinel):
+                    flush = True
+                    break
+                data = item.data.cast("B")
+                source.push(item, data)
+                for audio in model_input.push(item, data):
+                    windows.append(audio)
+                    spans.append(source.take(window))
+                if not input_ch.qsize():
+                    break
+                item = input_ch.recv_nowait()
+            if windows:
+                results = await runner.infer_many(state, windows, rate)
+                for frame, (probability, inference) in zip(spans, results, strict=True):
+                    if inference > _SLOW_INFERENCE and not slow_reported:
+                        slow_reported = True
+                        logger.warning(
+                            "Silero VAD inference took %.0f ms for a 32 ms window: the host is "
+                            "overloaded, speech events will lag", inference * 1000
+                        )
+                    self._send(
+                        self._segmenter.push(frame, probability, inference_duration=inference)
                     )
-                frame = source.take(window_samples(rate))
-                self._send(
-                    self._segmenter.push(frame, probability, inference_duration=inference)
-                )
-                if metrics.add(frame.duration, inference):
-                    self._silero.emit("metrics_collected", metrics.report(self._silero.label))
+                    if metrics.add(frame.duration, inference):
+                        self._silero.emit("metrics_collected", metrics.report(self._silero.label))
+            if flush:
+                self._send(self._segmenter.flush())
 
     def _send(self, events: list[agents_vad.VADEvent]) -> None:
         for ev in events:
@@ -255,29 +283,81 @@ def _segmenter(opts: _VADOptions) -> agents_vad.SpeechSegmenter:
 
 class _ModelInput:
     """Pushed audio turned into model inputs: mono at the model rate, cut into 32 ms windows,
-    each preceded by the tail of the previous one (float32 in [-1, 1])."""
+    each preceded by the tail of the previous one (float32 in [-1, 1]).
+
+    Audio is converted once a window can be completed rather than frame by frame (one numpy
+    pass per window for 20 ms frames). Rates whose ratio to the model rate the numpy
+    resampler handles (every common one) are converted by it; others by core's
+    ``AudioConverter``.
+    """
 
     def __init__(self, rate: int) -> None:
         self._rate = rate
         self._window = window_samples(rate)
-        self._context = np.zeros(context_samples(rate), dtype=np.float32)
-        self._converter = AudioConverter(rate, 1)
-        self._pcm = bytearray()
+        self._n_context = context_samples(rate)
+        #: context + converted samples not yet in a window
+        self._audio = np.zeros(self._n_context, dtype=np.float32)
+        #: pushed int16 audio not converted yet, with _channels interleaved channels
+        self._pending = bytearray()
+        self._channels = 0
+        self._format = (0, 0)  # (rate, channels) of the pushed frames
+        self._resampler: Resampler | None = None
+        self._converter: AudioConverter | None = None
 
-    def push(self, frame: rtc.AudioFrame) -> Iterator[np.ndarray]:
-        for converted in self._converter.push(frame):
-            self._pcm += converted.data.cast("B")
-        size = 2 * self._window
-        n_context = len(self._context)
-        while len(self._pcm) >= size:
-            samples = np.frombuffer(self._pcm, dtype=np.int16, count=self._window)
-            audio = np.empty(n_context + self._window, dtype=np.float32)
-            audio[:n_context] = self._context
-            np.multiply(samples, 1.0 / 32768.0, out=audio[n_context:], casting="unsafe")
-            del samples  # release the view before the buffer shrinks
-            del self._pcm[:size]
-            self._context = audio[-n_context:].copy()
-            yield audio
+    def push(self, frame: rtc.AudioFrame, data: memoryview) -> list[np.ndarray]:
+        """Add a frame (``data``: its bytes); returns the windows it completes."""
+        if (frame.sample_rate, frame.num_channels) != self._format:
+            self._set_format(frame.sample_rate, frame.num_channels)
+        if self._converter is not None:
+            for converted in self._converter.push(frame):
+                self._pending += converted.data.cast("B")
+        else:
+            self._pending += data
+        pending = len(self._pending) // (2 * self._channels)
+        missing = self._window - (len(self._audio) - self._n_context)
+        ready = pending if self._resampler is None else self._resampler.ready(pending)
+        if ready < missing:
+            return []
+        return self._append(self._convert())
+
+    def _convert(self) -> np.ndarray:
+        samples = np.frombuffer(self._pending, dtype=np.int16)
+        if self._channels == 1:
+            audio = np.multiply(samples, 1.0 / 32768.0, dtype=np.float32)
+        else:
+            audio = samples.reshape(-1, self._channels).mean(axis=1, dtype=np.float32)
+            audio *= 1.0 / 32768.0
+        del samples  # release the view before the buffer changes size
+        self._pending.clear()
+        return audio if self._resampler is None else self._resampler.push(audio)
+
+    def _append(self, audio: np.ndarray) -> list[np.ndarray]:
+        buf = np.concatenate((self._audio, audio))
+        window, span = self._window, self._window + self._n_context
+        count = (len(buf) - self._n_context) // window
+        # windows are read-only views of ``buf``, which is never written again
+        windows = [buf[i * window : i * window + span] for i in range(count)]
+        self._audio = buf[count * window :]
+        return windows
+
+    def _set_format(self, in_rate: int, channels: int) -> None:
+        if self._format[0]:  # the rest of the previous format's audio goes on, padded
+            if self._converter is not None:
+                for converted in self._converter.flush():
+                    self._pending += converted.data.cast("B")
+            tail = self._convert() if self._pending else np.zeros(0, dtype=np.float32)
+            if self._resampler is not None:
+                tail = np.concatenate((tail, self._resampler.flush()))
+            self._audio = np.concatenate((self._audio, tail))
+        self._format = (in_rate, channels)
+        self._channels = channels
+        self._resampler = self._converter = None
+        if in_rate != self._rate:
+            if resample_supported(in_rate, self._rate):
+                self._resampler = Resampler(in_rate, self._rate)
+            else:
+                self._converter = AudioConverter(self._rate, 1)
+                self._channels = 1  # what the converter returns
 
 
 class _SourceAudio:
@@ -294,12 +374,13 @@ class _SourceAudio:
         self._buf = bytearray()
         self._owed = 0.0
 
-    def push(self, frame: rtc.AudioFrame) -> None:
+    def push(self, frame: rtc.AudioFrame, data: memoryview) -> None:
+        """Add a frame (``data``: its bytes)."""
         if frame.sample_rate != self._rate or frame.num_channels != self._channels:
             self._rate, self._channels = frame.sample_rate, frame.num_channels
             self._buf.clear()
             self._owed = 0.0
-        self._buf += frame.data.cast("B")
+        self._buf += data
 
     def take(self, model_samples: int) -> rtc.AudioFrame:
         self._owed += model_samples * self._rate / self._model_rate

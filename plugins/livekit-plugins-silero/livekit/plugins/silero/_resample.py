@@ -1,0 +1,137 @@
+"""Streaming sample-rate conversion of mono float32 audio for the model input (numpy only).
+
+A polyphase windowed-sinc filter for a rational ratio ``out/in = up/down``: every output
+sample is a weighted sum of the input samples around its position, with weights precomputed
+for each of the ``up`` fractional positions. The filter is linear-phase and centred on the
+output position, so the output is not delayed (it needs a few samples of look-ahead). With
+``up == 1`` (48 -> 16 kHz, 32 -> 16 kHz, 16 -> 8 kHz) every output uses the same weights and
+a block of outputs is one matrix-vector product over a strided view of the input.
+
+The low-pass cut-off sits just under the lower of the two Nyquist frequencies: at 48 -> 16 kHz
+the passband is flat to about 7 kHz and everything above 8 kHz is attenuated by 60 dB or more
+before it could fold back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: largest number of filter phases; rarer ratios (e.g. 7999 Hz input) are rejected
+MAX_PHASES = 1024
+#: half the filter span, in samples of the lower of the two rates
+_HALF_SPAN = 24
+#: centre of the transition band, as a fraction of the lower Nyquist frequency
+_CUTOFF = 0.91
+#: Kaiser window shape (about 60 dB of stop-band attenuation)
+_BETA = 6.0
+
+
+def ratio(in_rate: int, out_rate: int) -> tuple[int, int]:
+    """``(up, down)``: the conversion ratio in lowest terms."""
+    g = math.gcd(in_rate, out_rate)
+    return out_rate // g, in_rate // g
+
+
+def supported(in_rate: int, out_rate: int) -> bool:
+    """Whether :class:`Resampler` handles this pair (the ratio has at most MAX_PHASES phases)."""
+    return in_rate > 0 and out_rate > 0 and ratio(in_rate, out_rate)[0] <= MAX_PHASES
+
+
+class Resampler:
+    """Converts one mono stream from ``in_rate`` to ``out_rate``, chunk by chunk.
+
+    :meth:`push` returns every output sample whose input window is complete; the last few
+    wait for more input or for :meth:`flush`, which pads the end with silence.
+    """
+
+    def __init__(self, in_rate: int, out_rate: int) -> None:
+        if in_rate <= 0 or out_rate <= 0:
+            raise ValueError(f"sample rates must be positive, got {in_rate} -> {out_rate}")
+        up, down = ratio(in_rate, out_rate)
+        if up > MAX_PHASES:
+            raise ValueError(
+                f"cannot resample {in_rate} Hz to {out_rate} Hz: the ratio {up}/{down} needs "
+                f"{up} filter phases (at most {MAX_PHASES})"
+            )
+        self.in_rate, self.out_rate = in_rate, out_rate
+        self._up, self._down = up, down
+        scale = min(1.0, up / down)  # lower Nyquist frequency / input Nyquist frequency
+        #: taps on each side of an output position, in input samples
+        self._half = math.ceil(_HALF_SPAN / scale)
+        self._weights = _filter_bank(up, self._half, 0.5 * scale * _CUTOFF)
+        self._offsets = np.arange(2 * self._half)
+        self._reset()
+
+    def _reset(self) -> None:
+        # input samples kept, from stream index self._start on (negative: leading silence)
+        self._start = 1 - self._half
+        self._buf = np.zeros(self._half - 1, dtype=np.float32)
+        self._received = 0  # input samples pushed
+        self._produced = 0  # output samples returned
+
+    def ready(self, more: int = 0) -> int:
+        """Output samples :meth:`push` returns once ``more`` further input samples arrive."""
+        usable = self._received + more - self._half  # inputs that have their look-ahead
+        if usable <= 0:
+            return 0
+        return max(0, -(-usable * self._up // self._down) - self._produced)
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Add input samples (float32, mono); returns the output samples now complete."""
+        if len(samples):
+            self._buf = np.concatenate((self._buf, samples))
+            self._received += len(samples)
+        return self._run(self.ready())
+
+    def flush(self) -> np.ndarray:
+        """The remaining output, as if the input were followed by silence; then starts over."""
+        total = -(-self._received * self._up // self._down)
+        pad = np.zeros(2 * self._half, dtype=np.float32)
+        self._buf = np.concatenate((self._buf, pad))
+        out = self._run(total - self._produced)
+        self._reset()
+        return out
+
+    def _run(self, count: int) -> np.ndarray:
+        if count <= 0:
+            return np.zeros(0, dtype=np.float32)
+        up, down, half, first = self._up, self._down, self._half, self._produced
+        taps = 2 * half
+        buf = self._buf
+        if up == 1:
+            # output n reads input n*down - half + 1 ... n*down + half: a strided view
+            lo = first * down - half + 1 - self._start
+            rows = np.lib.stride_tricks.as_strided(
+                buf[lo:],
+                shape=(count, taps),
+                strides=(down * buf.strides[0], buf.strides[0]),
+                writeable=False,
+            )
+            out = np.einsum("ij,j->i", rows, self._weights[0])
+        else:
+            pos = np.arange(first, first + count) * down
+            base = pos // up
+            index = (base - half + 1 - self._start)[:, None] + self._offsets
+            out = np.einsum("ij,ij->i", buf[index], self._weights[pos % up])
+        self._produced += count
+        # drop the input no later output reads
+        keep_from = (self._produced * down) // up - half + 1
+        if keep_from > self._start:
+            self._buf = buf[keep_from - self._start :].copy()
+            self._start = keep_from
+        result: np.ndarray = out.astype(np.float32, copy=False)
+        return result
+
+
+def _filter_bank(up: int, half: int, cutoff: float) -> np.ndarray:
+    """Weights ``[phase, tap]``: tap ``t`` of phase ``p`` multiplies the input sample at
+    distance ``p / up + half - 1 - t`` before the output position; ``cutoff`` is in cycles
+    per input sample. Each phase sums to 1 (unit gain at 0 Hz)."""
+    t = (np.arange(up)[:, None] / up) + (half - 1 - np.arange(2 * half))[None, :]
+    x = t / half
+    window = np.i0(_BETA * np.sqrt(np.clip(1.0 - x * x, 0.0, None))) / np.i0(_BETA)
+    weights = 2 * cutoff * np.sinc(2 * cutoff * t) * window
+    weights /= weights.sum(axis=1, keepdims=True)
+    return weights.astype(np.float32)
