@@ -412,10 +412,46 @@ async def test_console_room_mixes_without_playing(tmp_path: Path,
     player = BackgroundAudioPlayer()
     with caplog.at_level(logging.INFO, logger="livekit.agents"):
         await player.start(room=ConsoleRoom())
-    assert "not played in console mode" in caplog.text
+    assert "heard in console audio mode and in rooms" in caplog.text
     handle = player.play(blip)
     await asyncio.wait_for(handle, 10)
     await player.aclose()
+
+
+async def test_console_audio_mode_plays_through_the_speakers(tmp_path: Path) -> None:
+    from livekit.agents.cli import _console_io
+    from livekit.agents.cli._audio_devices import _SpeakerOutput
+
+    speakers = _SpeakerOutput(asyncio.get_running_loop(), apm=None)
+
+    class _Console:
+        async def attach(self, session: AgentSession[Any]) -> None:
+            pass
+
+        def background_sink(self) -> Any:
+            return speakers
+
+    tone = (3000 * np.sin(2 * np.pi * 440 * np.arange(RATE // 5) / RATE)).astype(np.int16)
+    _console_io.set_console_io(_Console())
+    try:
+        player = BackgroundAudioPlayer()
+        await player.start(room=ConsoleRoom(), agent_session=AgentSession())
+        await asyncio.wait_for(player.play(_write_wav(tmp_path / "tone.wav", tone)), 10)
+        await player.aclose()
+    finally:
+        _console_io.set_console_io(None)
+
+    # the speakers' device callback mixes it under the (here silent) agent voice, at 24 kHz
+    block = bytearray(2 * 24000)  # 1 s: more than the player can have queued
+    speakers.fill(block)
+    heard = np.frombuffer(bytes(block), dtype=np.int16)
+    assert 2000 < np.abs(heard).max() <= 3100
+    # and under the agent's voice when both play: samples add up and clip at 16 bits
+    speakers.mix_background(np.full(240, 30000, dtype=np.int16).tobytes())
+    await speakers.capture_frame(rtc.AudioFrame(np.full(240, 10000, dtype=np.int16).tobytes(), 24000, 1, 240))
+    block = bytearray(480)
+    speakers.fill(block)
+    assert set(np.frombuffer(bytes(block), dtype=np.int16)) == {32767}
 
 
 # -- built-in clips --------------------------------------------------------------------------

@@ -47,6 +47,19 @@ class _SpeakerOutput(AudioOutput):
         self._flushed = False
         self._paused = False
         self._played_bytes = 0
+        self._background = bytearray()
+
+    def mix_background(self, pcm: bytes) -> None:
+        """Queue 24 kHz mono int16 background audio, mixed under the agent's voice.
+
+        At most half a second is kept: a producer that runs ahead loses its oldest audio
+        instead of delaying what plays.
+        """
+        with self._lock:
+            self._background.extend(pcm)
+            excess = len(self._background) - SAMPLE_RATE  # 0.5 s of 16-bit samples
+            if excess > 0:
+                del self._background[:excess]
 
     @property
     def playback_position(self) -> float:
@@ -95,6 +108,10 @@ class _SpeakerOutput(AudioOutput):
                     self._playing = False
                     finished = True
             out[n:] = bytes(len(out) - n)
+            m = min(len(self._background), len(out))
+            if m:
+                _mix_into(out, self._background[:m])
+                del self._background[:m]
         if self._apm is not None:
             from livekit import rtc
 
@@ -104,6 +121,16 @@ class _SpeakerOutput(AudioOutput):
             self._loop.call_soon_threadsafe(
                 lambda: self.on_playback_finished(playback_position=position, interrupted=False)
             )
+
+
+def _mix_into(out: bytearray, pcm: bytes | bytearray) -> None:
+    """Add int16 samples ``pcm`` to the start of ``out``, clipping to 16 bits."""
+    import numpy as np
+
+    n = len(pcm) // 2
+    mixed = np.frombuffer(out, dtype=np.int16, count=n).astype(np.int32)
+    mixed += np.frombuffer(pcm, dtype=np.int16, count=n)
+    out[: n * 2] = np.clip(mixed, -32768, 32767).astype(np.int16).tobytes()
 
 
 class DeviceAudio:

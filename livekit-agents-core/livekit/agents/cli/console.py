@@ -124,6 +124,10 @@ class ConsoleSession:
         if self._attached is not None:
             self._attached.set()
 
+    def background_sink(self) -> Any:
+        """Where background audio goes in audio mode (the speakers), else None."""
+        return self._audio_io.output if self._audio_io is not None else None
+
     # -- main flow ----------------------------------------------------------------------------
 
     async def main(self, opts: WorkerOptions) -> int:

@@ -420,3 +420,22 @@ class ClockOutput:
 
     async def aclose(self) -> None:
         return None
+
+
+class SpeakerOutput(ClockOutput):
+    """Console audio mode: frames also go to the speakers, mixed under the agent's voice."""
+
+    def __init__(self, sink: Any, sample_rate: int = 24000) -> None:
+        super().__init__()
+        self._sink = sink
+        self._rate = sample_rate
+        self._converter: Any = None
+
+    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
+        if self._converter is None:
+            from ..utils.audio import AudioConverter
+
+            self._converter = AudioConverter(self._rate, 1)
+        for out in self._converter.push(frame):
+            self._sink.mix_background(bytes(out.data))
+        await super().capture_frame(frame)

@@ -167,9 +167,10 @@ class BackgroundAudioPlayer:
         """Publish the ``background_audio`` track in ``room`` and start the ambient sound.
 
         With ``agent_session``, the thinking sound follows its agent state, and the player closes
-        with the session. In console mode (no room server) sounds are mixed but not heard.
+        with the session. In console audio mode the sounds play through the speakers under the
+        agent's voice; in console text and file modes they are mixed but not heard.
         """
-        from ._background_mixer import ClockOutput, Mixer, Output, RoomOutput
+        from ._background_mixer import ClockOutput, Mixer, Output, RoomOutput, SpeakerOutput
 
         if self._close_task is not None:
             raise RuntimeError("BackgroundAudioPlayer.start() called after aclose()")
@@ -178,9 +179,13 @@ class BackgroundAudioPlayer:
         self._started = True
         output: Output
         if _is_console(room, agent_session):
-            logger.info("background audio is not played in console mode (the terminal has one "
-                        "audio output, the agent's voice); it plays when the agent joins a room")
-            output = ClockOutput()
+            sink = _console_speakers(agent_session)
+            if sink is not None:
+                output = SpeakerOutput(sink)
+            else:
+                logger.info("background audio is heard in console audio mode and in rooms, not in "
+                            "text or file mode")
+                output = ClockOutput()
         elif room is None:
             self._started = False
             raise ValueError("BackgroundAudioPlayer.start() needs the room to publish its track in")
@@ -322,6 +327,16 @@ def _chunks(source: AudioSource, *, loop: bool) -> AsyncIterator[npt.NDArray[np.
     if isinstance(source, (str, os.PathLike)):
         return wav_chunks(Path(source), loop=loop)
     return frame_chunks(source)
+
+
+def _console_speakers(session: AgentSession[Any] | None) -> Any:
+    """The console's speaker output, when console mode plays audio through devices."""
+    if session is None:
+        return None
+    from ..cli._console_io import console_io_for
+
+    sink = getattr(console_io_for(session), "background_sink", None)
+    return sink() if callable(sink) else None
 
 
 def _is_console(room: Any, session: AgentSession[Any] | None) -> bool:
