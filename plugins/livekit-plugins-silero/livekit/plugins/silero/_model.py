@@ -22,6 +22,10 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
+from ._input import Chunk, ModelInput, context_samples, window_samples
+
+__all__ = ["context_samples", "window_samples"]
+
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
@@ -35,16 +39,6 @@ MODEL_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3
 _STATE_SHAPE = (2, 1, 128)
 #: longest wait for the windows of other streams before a model run (when several are active)
 GATHER_SECONDS = 0.004
-
-
-def window_samples(sample_rate: int) -> int:
-    """Samples the model reads per inference: 32 ms (512 at 16 kHz, 256 at 8 kHz)."""
-    return 512 if sample_rate == 16000 else 256
-
-
-def context_samples(sample_rate: int) -> int:
-    """Samples of the previous window the model sees before each window."""
-    return 64 if sample_rate == 16000 else 32
 
 
 _sessions: dict[str | None, Any] = {}
@@ -86,12 +80,15 @@ def _bundled_model() -> bytes:
 
 
 class StreamState:
-    """Recurrent state of one stream; only the inference thread touches it."""
+    """Recurrent state and audio conversion of one stream; only the inference thread uses
+    them (a stream has at most one request in flight)."""
 
-    __slots__ = ("state",)
+    __slots__ = ("input", "sample_rate", "state")
 
-    def __init__(self) -> None:
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
         self.state = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self.input = ModelInput(sample_rate)
 
 
 #: (speech probability, seconds the model run took) of one window
@@ -101,11 +98,14 @@ Result = tuple[float, float]
 @dataclass(eq=False)
 class _Request:
     stream: StreamState
-    #: consecutive windows of the stream, each context + window, float32 in [-1, 1]
-    windows: list[np.ndarray]
-    sample_rate: int
+    #: the stream's audio since its previous request
+    chunks: list[Chunk]
+    #: windows that audio completes
+    count: int
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[Result]]
+    #: the windows, cut on the inference thread
+    windows: list[np.ndarray] | None = None
 
 
 class InferenceRunner:
@@ -147,20 +147,14 @@ class InferenceRunner:
             self._streams -= 1
             self._cond.notify()
 
-    async def infer(self, stream: StreamState, audio: np.ndarray, sample_rate: int) -> Result:
-        """Speech probability of one window and the seconds the model run took."""
-        return (await self.infer_many(stream, [audio], sample_rate))[0]
-
-    async def infer_many(
-        self, stream: StreamState, windows: list[np.ndarray], sample_rate: int
-    ) -> list[Result]:
-        """Results of consecutive windows of one stream, run in order in one trip to the
-        inference thread."""
+    async def infer(self, stream: StreamState, chunks: list[Chunk], count: int) -> list[Result]:
+        """Convert a stream's new audio on the inference thread and run the ``count``
+        windows it completes, in order, in one trip."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Result]] = loop.create_future()
         with self._cond:
             self._start_thread()
-            self._pending.append(_Request(stream, windows, sample_rate, loop, future))
+            self._pending.append(_Request(stream, chunks, count, loop, future))
             if len(self._pending) == 1 or len(self._pending) >= self._streams:
                 self._cond.notify()  # the first window, or the last one the runner waits for
         return await future
@@ -199,14 +193,21 @@ class InferenceRunner:
             return
         finally:
             self._loaded.set()
-        if len(batch) == 1:
-            groups = [batch]
+        results: list[tuple[_Request, Union[list[Result], BaseException]]] = []
+        ready: list[_Request] = []
+        for r in batch:
+            try:
+                r.windows = r.stream.input.feed(r.chunks, r.count)
+                ready.append(r)
+            except Exception as e:
+                results.append((r, e))
+        if len(ready) <= 1 or all(r.stream.sample_rate == ready[0].stream.sample_rate for r in ready):
+            groups = [ready] if ready else []
         else:
             by_rate: dict[int, list[_Request]] = {}
-            for r in batch:
-                by_rate.setdefault(r.sample_rate, []).append(r)
+            for r in ready:
+                by_rate.setdefault(r.stream.sample_rate, []).append(r)
             groups = list(by_rate.values())
-        results: list[tuple[_Request, Union[list[Result], BaseException]]] = []
         for requests in groups:
             try:
                 results.extend(self._run_group(session, requests))
@@ -217,19 +218,19 @@ class InferenceRunner:
     def _run_group(self, session: Any, requests: list[_Request]) -> list[tuple[_Request, list[Result]]]:
         """Runs requests of one sample rate: the k-th windows of all of them in one batch,
         for k = 0, 1, ... (a stream's windows depend on each other through its state)."""
-        sr = _sample_rate_input(requests[0].sample_rate)
+        sr = _sample_rate_input(requests[0].stream.sample_rate)
+        windows = [r.windows or [] for r in requests]
         out: list[list[Result]] = [[] for _ in requests]
         k = 0
         while True:
-            rows = [i for i, r in enumerate(requests) if k < len(r.windows)]
+            rows = [i for i, w in enumerate(windows) if k < len(w)]
             if not rows:
                 break
             if len(rows) == 1:
-                r = requests[rows[0]]
-                audio = r.windows[k][np.newaxis, :]
-                state = r.stream.state
+                audio = windows[rows[0]][k][np.newaxis, :]
+                state = requests[rows[0]].stream.state
             else:
-                audio = np.stack([requests[i].windows[k] for i in rows])
+                audio = np.stack([windows[i][k] for i in rows])
                 state = np.concatenate([requests[i].stream.state for i in rows], axis=1)
             start = time.perf_counter()
             probs, new_state = session.run(None, {"input": audio, "state": state, "sr": sr})

@@ -1,11 +1,11 @@
-"""Streaming sample-rate conversion of mono float32 audio for the model input (numpy only).
+"""Streaming sample-rate conversion of mono int16 audio for the model input (numpy only).
 
 A polyphase windowed-sinc filter for a rational ratio ``out/in = up/down``: every output
 sample is a weighted sum of the input samples around its position, with weights precomputed
 for each of the ``up`` fractional positions. The filter is linear-phase and centred on the
 output position, so the output is not delayed (it needs a few samples of look-ahead). With
 ``up == 1`` (48 -> 16 kHz, 32 -> 16 kHz, 16 -> 8 kHz) every output uses the same weights and
-a block of outputs is one matrix-vector product over a strided view of the input.
+a block of outputs is one product of a strided view of the input with the weights.
 
 The low-pass cut-off sits just under the lower of the two Nyquist frequencies: at 48 -> 16 kHz
 the passband is flat to about 7 kHz and everything above 8 kHz is attenuated by 60 dB or more
@@ -39,11 +39,20 @@ def supported(in_rate: int, out_rate: int) -> bool:
     return in_rate > 0 and out_rate > 0 and ratio(in_rate, out_rate)[0] <= MAX_PHASES
 
 
-class Resampler:
-    """Converts one mono stream from ``in_rate`` to ``out_rate``, chunk by chunk.
+def lookahead(in_rate: int, out_rate: int) -> int:
+    """Input samples an output sample waits for after its own position."""
+    up, down = ratio(in_rate, out_rate)
+    return math.ceil(_HALF_SPAN / min(1.0, up / down))
 
-    :meth:`push` returns every output sample whose input window is complete; the last few
-    wait for more input or for :meth:`flush`, which pads the end with silence.
+
+class Resampler:
+    """Converts one mono int16 stream from ``in_rate`` to ``out_rate`` (float32 in [-1, 1]).
+
+    :meth:`write` adds input; :meth:`take` computes the next output samples, as many as
+    asked for (at most :meth:`ready`: an output waits for the input around it); :meth:`flush`
+    returns the rest, as if the input were followed by silence. The input is kept as int16
+    and filtered as is (the 1/32768 scale is in the weights): a window of output is a couple
+    of numpy calls.
     """
 
     def __init__(self, in_rate: int, out_rate: int) -> None:
@@ -59,37 +68,40 @@ class Resampler:
         self._up, self._down = up, down
         scale = min(1.0, up / down)  # lower Nyquist frequency / input Nyquist frequency
         #: taps on each side of an output position, in input samples
-        self._half = math.ceil(_HALF_SPAN / scale)
-        self._weights = _filter_bank(up, self._half, 0.5 * scale * _CUTOFF)
+        self._half = lookahead(in_rate, out_rate)
+        self._weights = _filter_bank(up, self._half, 0.5 * scale * _CUTOFF) / np.float32(32768)
         self._offsets = np.arange(2 * self._half)
         self._reset()
 
     def _reset(self) -> None:
-        # input samples kept, from stream index self._start on (negative: leading silence)
+        # int16 input kept, from stream index self._start on (negative: leading silence)
         self._start = 1 - self._half
-        self._buf = np.zeros(self._half - 1, dtype=np.float32)
-        self._received = 0  # input samples pushed
+        self._buf = bytearray(2 * (self._half - 1))
+        self._received = 0  # input samples written
         self._produced = 0  # output samples returned
 
     def ready(self, more: int = 0) -> int:
-        """Output samples :meth:`push` returns once ``more`` further input samples arrive."""
+        """Output samples available once ``more`` further input samples are written."""
         usable = self._received + more - self._half  # inputs that have their look-ahead
         if usable <= 0:
             return 0
         return max(0, -(-usable * self._up // self._down) - self._produced)
 
-    def push(self, samples: np.ndarray) -> np.ndarray:
-        """Add input samples (float32, mono); returns the output samples now complete."""
-        if len(samples):
-            self._buf = np.concatenate((self._buf, samples))
-            self._received += len(samples)
-        return self._run(self.ready())
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Add mono int16 input."""
+        self._buf += data
+        self._received += len(data) // 2
+
+    def take(self, count: int) -> np.ndarray:
+        """The next ``count`` output samples (at most :meth:`ready`)."""
+        if count > self.ready():
+            raise ValueError(f"{count} output samples asked for, {self.ready()} ready")
+        return self._run(count)
 
     def flush(self) -> np.ndarray:
         """The remaining output, as if the input were followed by silence; then starts over."""
         total = -(-self._received * self._up // self._down)
-        pad = np.zeros(2 * self._half, dtype=np.float32)
-        self._buf = np.concatenate((self._buf, pad))
+        self._buf += bytes(4 * self._half)
         out = self._run(total - self._produced)
         self._reset()
         return out
@@ -103,26 +115,26 @@ class Resampler:
         if up == 1:
             # output n reads input n*down - half + 1 ... n*down + half: a strided view
             lo = first * down - half + 1 - self._start
-            rows = np.lib.stride_tricks.as_strided(
-                buf[lo:],
-                shape=(count, taps),
-                strides=(down * buf.strides[0], buf.strides[0]),
-                writeable=False,
+            rows = np.ndarray(
+                (count, taps), dtype=np.int16, buffer=buf, offset=2 * lo, strides=(2 * down, 2)
             )
-            out = np.einsum("ij,j->i", rows, self._weights[0])
+            out: np.ndarray = np.einsum("ij,j->i", rows, self._weights[0], dtype=np.float32)
+            del rows  # views of the buffer go before it shrinks
         else:
             pos = np.arange(first, first + count) * down
-            base = pos // up
-            index = (base - half + 1 - self._start)[:, None] + self._offsets
-            out = np.einsum("ij,ij->i", buf[index], self._weights[pos % up])
+            index = (pos // up - half + 1 - self._start)[:, None] + self._offsets
+            inputs = np.frombuffer(buf, dtype=np.int16)
+            out = np.einsum(
+                "ij,ij->i", inputs[index], self._weights[pos % up], dtype=np.float32
+            )
+            del inputs
         self._produced += count
         # drop the input no later output reads
         keep_from = (self._produced * down) // up - half + 1
         if keep_from > self._start:
-            self._buf = buf[keep_from - self._start :].copy()
+            del buf[: 2 * (keep_from - self._start)]
             self._start = keep_from
-        result: np.ndarray = out.astype(np.float32, copy=False)
-        return result
+        return out
 
 
 def _filter_bank(up: int, half: int, cutoff: float) -> np.ndarray:

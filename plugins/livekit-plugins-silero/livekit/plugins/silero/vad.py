@@ -14,23 +14,13 @@ import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from livekit import rtc
 
 from livekit.agents import vad as agents_vad
 from livekit.agents.metrics import VADMetrics
-from livekit.agents.utils.audio import AudioConverter
 
-from ._model import (
-    SUPPORTED_SAMPLE_RATES,
-    InferenceRunner,
-    StreamState,
-    context_samples,
-    get_runner,
-    window_samples,
-)
-from ._resample import Resampler
-from ._resample import supported as resample_supported
+from ._input import WindowCounter, window_samples
+from ._model import SUPPORTED_SAMPLE_RATES, InferenceRunner, StreamState, get_runner
 
 if TYPE_CHECKING:
     from livekit.agents.worker.job import JobProcess
@@ -222,8 +212,8 @@ class VADStream(agents_vad.VADStream):
     async def _analyse(self, runner: InferenceRunner) -> None:
         rate = self._opts.sample_rate
         window = window_samples(rate)
-        state = StreamState()
-        model_input = _ModelInput(rate)
+        state = StreamState(rate)
+        counter = WindowCounter(rate)
         source = _SourceAudio(rate)
         metrics = _MetricsWindow()
         slow_reported = False
@@ -232,7 +222,6 @@ class VADStream(agents_vad.VADStream):
         async for first in input_ch:
             # frames already queued behind this one (large frames, or a loop that fell
             # behind) go to the inference thread together: one trip for all their windows
-            windows: list[np.ndarray] = []
             spans: list[rtc.AudioFrame] = []
             flush = False
             item = first
@@ -242,14 +231,13 @@ class VADStream(agents_vad.VADStream):
                     break
                 data = item.data.cast("B")
                 source.push(item, data)
-                for audio in model_input.push(item, data):
-                    windows.append(audio)
+                for _ in range(counter.push(item, data)):
                     spans.append(source.take(window))
                 if not input_ch.qsize():
                     break
                 item = input_ch.recv_nowait()
-            if windows:
-                results = await runner.infer_many(state, windows, rate)
+            if spans:
+                results = await runner.infer(state, counter.take(), len(spans))
                 for frame, (probability, inference) in zip(spans, results, strict=True):
                     if inference > _SLOW_INFERENCE and not slow_reported:
                         slow_reported = True
@@ -279,85 +267,6 @@ def _segmenter(opts: _VADOptions) -> agents_vad.SpeechSegmenter:
         deactivation_threshold=opts.deactivation_threshold,
         max_buffered_speech=opts.max_buffered_speech,
     )
-
-
-class _ModelInput:
-    """Pushed audio turned into model inputs: mono at the model rate, cut into 32 ms windows,
-    each preceded by the tail of the previous one (float32 in [-1, 1]).
-
-    Audio is converted once a window can be completed rather than frame by frame (one numpy
-    pass per window for 20 ms frames). Rates whose ratio to the model rate the numpy
-    resampler handles (every common one) are converted by it; others by core's
-    ``AudioConverter``.
-    """
-
-    def __init__(self, rate: int) -> None:
-        self._rate = rate
-        self._window = window_samples(rate)
-        self._n_context = context_samples(rate)
-        #: context + converted samples not yet in a window
-        self._audio = np.zeros(self._n_context, dtype=np.float32)
-        #: pushed int16 audio not converted yet, with _channels interleaved channels
-        self._pending = bytearray()
-        self._channels = 0
-        self._format = (0, 0)  # (rate, channels) of the pushed frames
-        self._resampler: Resampler | None = None
-        self._converter: AudioConverter | None = None
-
-    def push(self, frame: rtc.AudioFrame, data: memoryview) -> list[np.ndarray]:
-        """Add a frame (``data``: its bytes); returns the windows it completes."""
-        if (frame.sample_rate, frame.num_channels) != self._format:
-            self._set_format(frame.sample_rate, frame.num_channels)
-        if self._converter is not None:
-            for converted in self._converter.push(frame):
-                self._pending += converted.data.cast("B")
-        else:
-            self._pending += data
-        pending = len(self._pending) // (2 * self._channels)
-        missing = self._window - (len(self._audio) - self._n_context)
-        ready = pending if self._resampler is None else self._resampler.ready(pending)
-        if ready < missing:
-            return []
-        return self._append(self._convert())
-
-    def _convert(self) -> np.ndarray:
-        samples = np.frombuffer(self._pending, dtype=np.int16)
-        if self._channels == 1:
-            audio = np.multiply(samples, 1.0 / 32768.0, dtype=np.float32)
-        else:
-            audio = samples.reshape(-1, self._channels).mean(axis=1, dtype=np.float32)
-            audio *= 1.0 / 32768.0
-        del samples  # release the view before the buffer changes size
-        self._pending.clear()
-        return audio if self._resampler is None else self._resampler.push(audio)
-
-    def _append(self, audio: np.ndarray) -> list[np.ndarray]:
-        buf = np.concatenate((self._audio, audio))
-        window, span = self._window, self._window + self._n_context
-        count = (len(buf) - self._n_context) // window
-        # windows are read-only views of ``buf``, which is never written again
-        windows = [buf[i * window : i * window + span] for i in range(count)]
-        self._audio = buf[count * window :]
-        return windows
-
-    def _set_format(self, in_rate: int, channels: int) -> None:
-        if self._format[0]:  # the rest of the previous format's audio goes on, padded
-            if self._converter is not None:
-                for converted in self._converter.flush():
-                    self._pending += converted.data.cast("B")
-            tail = self._convert() if self._pending else np.zeros(0, dtype=np.float32)
-            if self._resampler is not None:
-                tail = np.concatenate((tail, self._resampler.flush()))
-            self._audio = np.concatenate((self._audio, tail))
-        self._format = (in_rate, channels)
-        self._channels = channels
-        self._resampler = self._converter = None
-        if in_rate != self._rate:
-            if resample_supported(in_rate, self._rate):
-                self._resampler = Resampler(in_rate, self._rate)
-            else:
-                self._converter = AudioConverter(self._rate, 1)
-                self._channels = 1  # what the converter returns
 
 
 class _SourceAudio:
