@@ -82,13 +82,13 @@ def lowest(session: nox.Session) -> None:
     """Core and plugins with the lowest dependency versions they declare."""
     if not shutil.which("uv"):
         session.skip("needs uv for --resolution lowest-direct")
-    args = ["-e", str(CORE)] + [a for p in PLUGINS for a in ("-e", str(p))]
+    args = ["-e", f"{CORE}[mcp]"] + [a for p in PLUGINS for a in ("-e", str(p))]
     session.run_install(
         "uv", "pip", "install", "--resolution", "lowest-direct",
         "-r", str(ROOT / "tests" / "requirements.txt"), *args,
         env={"VIRTUAL_ENV": session.virtualenv.location},
     )
-    session.run("pytest", str(CORE / "tests"), "-m", "not slow", *session.posargs)
+    session.run("pytest", *_test_paths(), "-m", "not slow", *session.posargs)
 
 
 @nox.session(python=DEFAULT_PYTHON)

