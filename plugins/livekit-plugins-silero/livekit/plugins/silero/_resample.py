@@ -3,13 +3,15 @@
 A polyphase windowed-sinc filter for a rational ratio ``out/in = up/down``: every output
 sample is a weighted sum of the input samples around its position, with weights precomputed
 for each of the ``up`` fractional positions. The filter is linear-phase and centred on the
-output position, so the output is not delayed (it needs a few samples of look-ahead). With
-``up == 1`` (48 -> 16 kHz, 32 -> 16 kHz, 16 -> 8 kHz) every output uses the same weights and
-a block of outputs is one product of a strided view of the input with the weights.
+output position, so the output is not delayed (it needs a few samples of look-ahead). The
+outputs of one phase read the input at a fixed stride, so for ratios with few phases (48 -> 16
+kHz has one, 24 -> 16 and 8 -> 16 kHz two) a block of outputs is one product of a strided view
+of the input with the weights per phase; ratios with many phases (44.1 -> 16 kHz has 160)
+gather the inputs of each output instead.
 
 The low-pass cut-off sits just under the lower of the two Nyquist frequencies: at 48 -> 16 kHz
-the passband is flat to about 7 kHz and everything above 8 kHz is attenuated by 60 dB or more
-before it could fold back.
+the passband is flat to 6.5 kHz (-1.3 dB at 7 kHz, -14 dB at 7.5 kHz) and what lies above
+8.2 kHz, which would fold back into the band, is attenuated by 65 dB or more.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy as np
 
 #: largest number of filter phases; rarer ratios (e.g. 7999 Hz input) are rejected
 MAX_PHASES = 1024
+#: ratios with at most this many phases are filtered phase by phase (strided views, no copy)
+_PHASE_LOOP = 16
 #: half the filter span, in samples of the lower of the two rates
 _HALF_SPAN = 24
 #: centre of the transition band, as a fraction of the lower Nyquist frequency
@@ -112,20 +116,28 @@ class Resampler:
         up, down, half, first = self._up, self._down, self._half, self._produced
         taps = 2 * half
         buf = self._buf
-        if up == 1:
-            # output n reads input n*down - half + 1 ... n*down + half: a strided view
-            lo = first * down - half + 1 - self._start
-            rows = np.ndarray(
-                (count, taps), dtype=np.int16, buffer=buf, offset=2 * lo, strides=(2 * down, 2)
-            )
-            out: np.ndarray = np.einsum("ij,j->i", rows, self._weights[0], dtype=np.float32)
-            del rows  # views of the buffer go before it shrinks
+        if up <= _PHASE_LOOP:
+            # outputs first + r, first + r + up, ... share a phase, and each reads the input
+            # ``down`` samples after the previous one: a strided view times one weight row
+            out: np.ndarray = np.empty(count, dtype=np.float32)
+            for r in range(min(up, count)):
+                pos = (first + r) * down
+                lo = pos // up - half + 1 - self._start
+                rows = np.ndarray(
+                    ((count - r + up - 1) // up, taps),
+                    dtype=np.int16,
+                    buffer=buf,
+                    offset=2 * lo,
+                    strides=(2 * down, 2),
+                )
+                out[r::up] = np.einsum("ij,j->i", rows, self._weights[pos % up], dtype=np.float32)
+                del rows  # views of the buffer go before it shrinks
         else:
-            pos = np.arange(first, first + count) * down
-            index = (pos // up - half + 1 - self._start)[:, None] + self._offsets
+            positions = np.arange(first, first + count) * down
+            index = (positions // up - half + 1 - self._start)[:, None] + self._offsets
             inputs = np.frombuffer(buf, dtype=np.int16)
             out = np.einsum(
-                "ij,ij->i", inputs[index], self._weights[pos % up], dtype=np.float32
+                "ij,ij->i", inputs[index], self._weights[positions % up], dtype=np.float32
             )
             del inputs
         self._produced += count
