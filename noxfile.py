@@ -4,7 +4,8 @@
   (missing interpreters are skipped). Tests marked ``slow`` (local models, wheel builds) run on
   the default Python only.
 - ``plugin-<name>``: one plugin's tests against the core in the tree.
-- ``lowest``: core and plugins with the lowest versions their requirements allow.
+- ``lowest``: every test (but the slow ones) with the lowest versions the distributions declare
+  (``uv --resolution lowest-direct``), on Python 3.10; it keeps the declared floors honest.
 - ``lint`` (ruff), ``types`` (mypy), ``build`` (wheels and sdists), ``docs``, ``bench``, ``demo``.
 
 Virtualenvs are reused between runs (``reuse_existing_virtualenvs``) and built with uv when it is
