@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import agent_task
 import handoff
 import restaurant_tools
 
@@ -49,6 +50,34 @@ class HandoffTest(AgentTest):
     async def test_crash_goes_to_support(self) -> None:
         await self.say("the app crashes when I log in")
         self.assertHandoff(to=handoff.Support)
+
+
+class AgentTaskTest(AgentTest):
+    agent = agent_task.Receptionist
+    llm = agent_task.demo_llm()
+
+    async def test_callback_collects_a_number_over_several_turns(self) -> None:
+        reply = await self.say("Can someone call me back?")
+        self.assertToolCalled("schedule_callback")
+        self.assertHandoff(to=agent_task.GetPhoneNumber)
+        self.assertIn("What number", reply)
+
+        reply = await self.say("It's 415 555")  # too short: the task asks again
+        self.assertToolCalled("record_phone_number")
+        self.assertIn("all ten digits", reply)
+        self.assertIsInstance(self.session.current_agent, agent_task.GetPhoneNumber)
+
+        reply = await self.say("415 555 0100")
+        self.assertHandoff(to=agent_task.Receptionist)
+        self.assertEqual(reply, "Done: we will call you back at (415) 555-0100.")
+        self.assertIsInstance(self.session.current_agent, agent_task.Receptionist)
+
+    async def test_declining_reaches_the_receptionist_as_an_error(self) -> None:
+        await self.say("Please call me back")
+        reply = await self.say("no thanks")
+        self.assertToolCalled("caller_declines")
+        self.assertEqual(reply, "the caller declined to give a phone number")
+        self.assertIsInstance(self.session.current_agent, agent_task.Receptionist)
 
 
 def test_minimal_agent_in_text_mode() -> None:

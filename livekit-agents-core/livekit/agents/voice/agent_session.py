@@ -207,6 +207,8 @@ class AgentSession(EventEmitter[EventTypes], Generic[Userdata_T]):
         self._task_callers: list[AgentActivity] = []
         #: speeches and hook tasks waiting on an AgentTask (a run does not wait for them)
         self._suspended: set[Any] = set()
+        #: ids of tool calls a run already reported while their tool was still running
+        self._calls_reported_early: set[str] = set()
         self._agent: Agent | None = None
         self._agent_state: AgentState = "initializing"
         self._user_state: UserState = "listening"

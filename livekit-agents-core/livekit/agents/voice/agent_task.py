@@ -123,6 +123,9 @@ class _TaskRun:
         if scope is not None and scope.open:
             self._suspended = scope.speech
             await scope.speech._wait_for_step_playout()  # the caller finishes its sentence
+            run = session._run_result
+            if scope.call is not None and run is not None and not run.done():
+                run._report_call_early(scope.call)  # the call belongs to this turn, not the last
         else:
             hook = _current_hook.get()
             self._suspended = hook[0] if hook is not None else asyncio.current_task()

@@ -209,7 +209,7 @@ async def execute_tool_call(
     agent (an agent the tool does return wins, being its last word). The handoff holds even if
     the tool then fails; it is lost only if the tool is cancelled (the reply was interrupted).
     """
-    scope = _ToolCallScope(speech)
+    scope = _ToolCallScope(speech, call)
     token = _current_tool_call.set(scope)
     try:
         result = await _execute_tool_call(session=session, speech=speech, tool_ctx=tool_ctx, call=call)

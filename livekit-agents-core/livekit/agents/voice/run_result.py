@@ -120,8 +120,17 @@ class RunResult:
         self._tasks.add(task)
         task.add_done_callback(lambda _: self._schedule_check())
 
+    def _report_call_early(self, call: FunctionCall) -> None:
+        """Record a tool call now, while the tool still runs (it awaits an AgentTask that lasts
+        several turns); the run that sees the tool finish records only its output."""
+        self._session._calls_reported_early.add(call.call_id)
+        self._events.append(FunctionCallEvent(item=call))
+
     def _item_added(self, item: Any) -> None:
         if self.done():
+            return
+        if isinstance(item, FunctionCall) and item.call_id in self._session._calls_reported_early:
+            self._session._calls_reported_early.discard(item.call_id)
             return
         if isinstance(item, ChatMessage):
             self._events.append(ChatMessageEvent(item=item))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..utils.misc import shortuuid
 
 if TYPE_CHECKING:
-    from ..llm import ChatItem
+    from ..llm import ChatItem, FunctionCall
     from .agent import Agent
 
 __all__ = ["SpeechHandle"]
@@ -29,10 +29,11 @@ class _ToolCallScope:
     for with ``session.handoff()`` / ``session.update_agent()`` (the last call wins).
     """
 
-    __slots__ = ("handoff", "open", "speech")
+    __slots__ = ("call", "handoff", "open", "speech")
 
-    def __init__(self, speech: SpeechHandle) -> None:
+    def __init__(self, speech: SpeechHandle, call: FunctionCall | None = None) -> None:
         self.speech = speech
+        self.call = call
         self.open = True
         self.handoff: Agent | None = None
 
