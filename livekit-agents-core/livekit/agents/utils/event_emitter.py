@@ -69,8 +69,9 @@ class EventEmitter(Generic[T_contra]):
         handlers = self._handlers.get(event)
         if not handlers:
             return
+        # equality, not identity: ``obj.method`` is a new bound-method object on every access
         for i, (h, _) in enumerate(handlers):
-            if h is callback or getattr(h, "__wrapped__", None) is callback:
+            if h == callback or getattr(h, "__wrapped__", None) == callback:
                 del handlers[i]
                 return
 

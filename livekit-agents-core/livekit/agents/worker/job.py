@@ -88,6 +88,11 @@ class JobContext:
         self._shutdown_fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._sessions: list[AgentSession[Any]] = []
         self._token_var: contextvars.Token[JobContext | None] | None = None
+        self._api: Any = None
+        self._participant_entrypoints: list[Callable[[JobContext, Any], Awaitable[None]]] = []
+        self._participant_tasks: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self._watching_participants = False
+        self._shutdown_started = False
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -111,6 +116,17 @@ class JobContext:
     def agent(self) -> Any:
         """The agent's own participant in the room."""
         return self._room.local_participant
+
+    @property
+    def api(self) -> Any:
+        """A ``livekit.api.LiveKitAPI`` client for the server this job runs on (rooms, SIP,
+        egress...), built from ``LIVEKIT_URL`` / ``LIVEKIT_API_KEY`` / ``LIVEKIT_API_SECRET`` on
+        first use and closed when the job ends."""
+        if self._api is None:
+            from livekit import api
+
+            self._api = api.LiveKitAPI()
+        return self._api
 
     def is_fake_job(self) -> bool:
         """True for console runs and simulated jobs (no LiveKit server behind the room)."""
@@ -158,6 +174,46 @@ class JobContext:
         finally:
             self._room.off("participant_connected", on_connected)
 
+    def add_participant_entrypoint(
+        self, entrypoint: Callable[[JobContext, Any], Awaitable[None]]
+    ) -> None:
+        """Run ``await entrypoint(ctx, participant)`` for every remote participant in the room,
+        those already there and those who join later (once per participant and entrypoint).
+        The tasks are cancelled when the job ends."""
+        if not callable(entrypoint):
+            raise TypeError(f"a participant entrypoint must be an async function, got {entrypoint!r}")
+        if self._shutdown_started:
+            raise RuntimeError("the job is ending: no new participant entrypoints")
+        if entrypoint in self._participant_entrypoints:
+            raise ValueError(f"{entrypoint!r} is already a participant entrypoint")
+        self._participant_entrypoints.append(entrypoint)
+        if not self._watching_participants:
+            self._watching_participants = True
+            self._room.on("participant_connected", self._on_participant_connected)
+        for participant in list(self._room.remote_participants.values()):
+            self._start_participant_entrypoint(len(self._participant_entrypoints) - 1, participant)
+
+    def _on_participant_connected(self, participant: Any) -> None:
+        for index in range(len(self._participant_entrypoints)):
+            self._start_participant_entrypoint(index, participant)
+
+    def _start_participant_entrypoint(self, index: int, participant: Any) -> None:
+        key = (index, participant.identity)
+        if key in self._participant_tasks or self._shutdown_started:
+            return
+        entrypoint = self._participant_entrypoints[index]
+
+        async def run() -> None:
+            try:
+                await entrypoint(self, participant)
+            except Exception:
+                logger.exception("participant entrypoint %r failed for %s",
+                                 getattr(entrypoint, "__name__", entrypoint), participant.identity)
+
+        self._participant_tasks[key] = asyncio.create_task(
+            run(), name=f"participant_entrypoint:{participant.identity}"
+        )
+
     # -- shutdown ---------------------------------------------------------------------------
 
     def add_shutdown_callback(self, callback: Callable[..., Awaitable[None]] | Callable[..., None]) -> None:
@@ -173,6 +229,14 @@ class JobContext:
         return await asyncio.shield(self._shutdown_fut)
 
     async def _run_shutdown(self, reason: str) -> None:
+        self._shutdown_started = True
+        if self._watching_participants:
+            self._watching_participants = False
+            self._room.off("participant_connected", self._on_participant_connected)
+        tasks = list(self._participant_tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for session in list(self._sessions):
             try:
                 await session.aclose()
@@ -185,6 +249,11 @@ class JobContext:
                     await result
             except Exception:
                 logger.exception("error in a shutdown callback")
+        if self._api is not None:
+            try:
+                await self._api.aclose()
+            except Exception:
+                logger.exception("error closing the server API client")
         if self._connected and not self._fake:
             try:
                 await self._room.disconnect()
@@ -233,8 +302,7 @@ class JobContext:
             return
         from livekit import api
 
-        async with api.LiveKitAPI() as lk:
-            await lk.room.delete_room(api.DeleteRoomRequest(room=self._room.name))
+        await self.api.room.delete_room(api.DeleteRoomRequest(room=self._room.name))
 
 
 def _takes_arg(cb: Callable[..., Any]) -> bool:
