@@ -1,7 +1,9 @@
 """From pushed frames to model windows, split between the event loop and the model thread.
 
 On the event loop, :class:`WindowCounter` only collects the frames' bytes and counts, with
-integer arithmetic, how many 32 ms windows they complete; no numpy runs there. The bytes go
+integer arithmetic, how many 32 ms windows they complete; no numpy runs there (except in
+core's ``AudioConverter``, used for odd rates the plugin's resampler has no table for). The
+bytes go
 to the inference thread with the count, where :class:`ModelInput` converts them (int16 to
 float, channels to mono, rate to the model rate) and cuts the windows. Both sides apply the
 same rules, so the windows the thread cuts are the ones the loop counted.

@@ -1,11 +1,12 @@
 """The Silero VAD model: one ONNX Runtime session per process, run on one inference thread.
 
 Every stream of every session in the process shares the session and the thread; each stream
-keeps its own recurrent state and audio context. Windows that several streams have ready at
-the same moment run as one batch: the model treats batch rows independently (results are
-identical to single runs) and a batch of 10 or more windows costs about half as much per
-window as single runs. ONNX Runtime releases the GIL while it runs, so the event loops of the
-process keep going.
+keeps its own recurrent state and audio context. A stream sends the raw audio that completes
+one or more windows; the thread converts it to model input (see ``_input``) and runs the
+windows. Windows that several streams have ready at the same moment run as one batch: the
+model treats batch rows independently (results are identical to single runs) and a batch of
+10 or more windows costs about half as much per window as single runs. ONNX Runtime releases
+the GIL while it runs, so the event loops of the process keep going.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 import onnxruntime as ort  # type: ignore[import-untyped]
 
-from ._input import Chunk, ModelInput, context_samples, window_samples
-
-__all__ = ["context_samples", "window_samples"]
+from ._input import Chunk, ModelInput
 
 if TYPE_CHECKING:
     from importlib.abc import Traversable
