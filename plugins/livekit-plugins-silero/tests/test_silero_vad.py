@@ -215,6 +215,24 @@ async def test_large_frames_give_the_same_events() -> None:
     assert probabilities(large)[:n] == pytest.approx(probabilities(base)[:n], abs=1e-5)
 
 
+async def test_a_backlog_goes_to_the_model_in_a_few_trips(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = _model.get_runner(None)
+    trips: list[int] = []
+    infer = runner.infer
+
+    async def counting(stream: Any, chunks: Any, count: int) -> Any:
+        trips.append(count)
+        return await infer(stream, chunks, count)
+
+    monkeypatch.setattr(runner, "infer", counting)
+    # every frame is queued before the stream reads any: up to 32 windows per trip
+    events = await run(silero.VAD(), speech_frames())
+    check_speech_span(events)
+    windows = int(SPAN["duration"] / WINDOW)
+    assert sum(trips) == windows
+    assert max(trips) <= 32 and len(trips) < windows
+
+
 async def test_format_changes_midstream() -> None:
     first = speech_frames(48000, 2)
     second = speech_frames()

@@ -33,6 +33,9 @@ logger = logging.getLogger("livekit.plugins.silero")
 _METRICS_INTERVAL = 1.0
 #: a window whose model run took longer than this is reported (the host is overloaded)
 _SLOW_INFERENCE = 0.2
+#: queued frames are taken together up to this many windows (about 1 s of audio) per trip to
+#: the inference thread, so that a backlog still gives its events progressively
+_MAX_WINDOWS_PER_TRIP = 32
 
 
 @dataclass
@@ -233,7 +236,7 @@ class VADStream(agents_vad.VADStream):
                 source.push(item, data)
                 for _ in range(counter.push(item, data)):
                     spans.append(source.take(window))
-                if not input_ch.qsize():
+                if not input_ch.qsize() or len(spans) >= _MAX_WINDOWS_PER_TRIP:
                     break
                 item = input_ch.recv_nowait()
             if spans:
