@@ -279,6 +279,10 @@ async def test_tool_output_reaches_the_callers_llm() -> None:
     assert last.messages()[0].text_content == "You are the front desk."
     outputs = [i.output for i in last.items if isinstance(i, FunctionCallOutput)]
     assert "the email is di@example.com" in outputs
+    # and what the task said and heard, in order, without the task's own tool calls
+    texts = [m.text_content for m in last.messages()]
+    assert texts.index("Your email?") < texts.index("di@example.com")
+    assert "record_email" not in [getattr(i, "name", None) for i in last.items]
     await bounded(session.aclose())
 
 

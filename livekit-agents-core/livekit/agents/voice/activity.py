@@ -932,6 +932,8 @@ class AgentActivity:
             if not tool_task.done():
                 self._session._update_agent_state("thinking")
                 await asyncio.wait([tool_task])
+            while speech._task_items:
+                step_ctx.insert(speech._task_items.pop(0))
             if not results:
                 return
             ev = FunctionToolsExecutedEvent(

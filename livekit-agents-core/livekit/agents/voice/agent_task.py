@@ -17,7 +17,7 @@ from ..llm.chat_context import AgentHandoff
 from ..log import logger
 from .agent import Agent
 from .events import ConversationItemAddedEvent
-from .speech_handle import _current_tool_call
+from .speech_handle import SpeechHandle, _current_tool_call
 
 if TYPE_CHECKING:
     from .activity import AgentActivity
@@ -160,11 +160,16 @@ class _TaskRun:
             logger.exception("error while ending %r", task)
         finally:
             await activity.aclose()
-            caller.agent.chat_ctx.merge(
+            caller_ctx = caller.agent.chat_ctx
+            known = {item.id for item in caller_ctx.items}
+            caller_ctx.merge(
                 task.chat_ctx,
                 exclude_function_call=not task._preserve_function_call_history,
                 exclude_instructions=True,
             )
+            if isinstance(self._suspended, SpeechHandle):
+                # the caller's reply after its tool also sees what the task said and heard
+                self._suspended._task_items.extend(i for i in caller_ctx.items if i.id not in known)
             session._task_callers.remove(caller)
             self.unsuspend()
             if not session._closing and not caller._closed:

@@ -68,6 +68,8 @@ class SpeechHandle:
         self._item_added_cbs: list[Callable[[ChatItem], None]] = []
         self._priority = self.SPEECH_PRIORITY_NORMAL
         self._error: BaseException | None = None
+        #: conversation of AgentTasks its tools awaited, for the reply's next LLM step
+        self._task_items: list[ChatItem] = []
 
     @staticmethod
     def create(allow_interruptions: bool = True) -> SpeechHandle:
