@@ -303,9 +303,9 @@ async def test_errors(tmp_path: Path, output: _RecordingOutput) -> None:
         BackgroundAudioPlayer(ambient_sound=str(missing))
     mp3 = tmp_path / "song.mp3"
     mp3.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(100))
-    with pytest.raises(ValueError, match="only WAV files"):
+    with pytest.raises(ValueError, match="cannot be decoded"):
         BackgroundAudioPlayer(thinking_sound=[AudioConfig(mp3)])
-    with pytest.raises(TypeError, match="WAV file path"):
+    with pytest.raises(TypeError, match="audio file path"):
         BackgroundAudioPlayer(ambient_sound=42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="stream_timeout_ms"):
         BackgroundAudioPlayer(stream_timeout_ms=-1)
@@ -315,7 +315,7 @@ async def test_errors(tmp_path: Path, output: _RecordingOutput) -> None:
         await player.start(room=_Room())
     with pytest.raises(FileNotFoundError, match="background audio file not found"):
         player.play(missing)
-    with pytest.raises(ValueError, match="only WAV files"):
+    with pytest.raises(ValueError, match="cannot be decoded"):
         player.play(str(mp3))
     with pytest.raises(ValueError, match="loop=True"):
         player.play(_frames(1, 1), loop=True)
@@ -323,6 +323,47 @@ async def test_errors(tmp_path: Path, output: _RecordingOutput) -> None:
     await player.aclose()  # idempotent
     with pytest.raises(RuntimeError, match=r"after aclose\(\)"):
         player.play(BuiltinAudioClip.HOLD_MUSIC)
+
+
+def _write_flac(path: Path, samples: np.ndarray, rate: int) -> Path:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("flac", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples.astype(np.int16).reshape(1, -1), format="s16",
+                                           layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
+async def test_other_formats_play_through_pyav(tmp_path: Path) -> None:
+    tone = (4000 * np.sin(2 * np.pi * 300 * np.arange(16000 // 4) / 16000)).astype(np.int16)
+    flac = _write_flac(tmp_path / "chime.flac", tone, 16000)
+    chunks = [c async for c in mixer_mod.file_chunks(flac, loop=False)]
+    samples = np.concatenate(chunks)
+    # 0.25 s at 16 kHz, resampled to 48 kHz mono: same length and level
+    assert abs(samples.size - RATE // 4) <= RATE // 100
+    assert 3500 < np.abs(samples).max() <= 4100
+
+    room = _Room()
+    player = BackgroundAudioPlayer()
+    await player.start(room=room)
+    handle = player.play(flac)
+    assert await asyncio.wait_for(handle, 10) is handle
+    await player.aclose()
+
+
+def test_without_pyav_other_formats_name_the_extra(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ogg = tmp_path / "song.ogg"
+    ogg.write_bytes(b"OggS" + bytes(100))
+    monkeypatch.setitem(sys.modules, "av", None)  # import av -> ImportError
+    with pytest.raises(ValueError, match=r'pip install "livekit-agents\[codecs\]"'):
+        BackgroundAudioPlayer(ambient_sound=str(ogg))
 
 
 async def test_aclose_before_start_is_fine() -> None:

@@ -46,19 +46,40 @@ class Output(Protocol):
 # -- decoders --------------------------------------------------------------------------------
 
 
-def check_wav(path: str | os.PathLike[str]) -> None:
+def check_audio_file(path: str | os.PathLike[str]) -> None:
     """Fail now, with a clear message, for a missing file or one this player cannot decode."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"background audio file not found: {p}")
-    with p.open("rb") as f:
+    if _is_wav(p):
+        _open_wav(p).close()
+        return
+    av = _import_av(p)
+    try:
+        with av.open(str(p)) as container:
+            has_audio = bool(container.streams.audio)
+    except Exception as e:  # PyAV's error classes differ between releases
+        raise ValueError(f"{p}: the file cannot be decoded ({e})") from None
+    if not has_audio:
+        raise ValueError(f"{p}: the file has no audio stream")
+
+
+def _is_wav(path: Path) -> bool:
+    with path.open("rb") as f:
         head = f.read(12)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+
+
+def _import_av(path: Path) -> Any:
+    """PyAV (FFmpeg), which decodes every format but WAV; an optional dependency."""
+    try:
+        import av
+    except ImportError:
         raise ValueError(
-            f"{p}: only WAV files (PCM) are supported by BackgroundAudioPlayer; "
-            f"convert it first, e.g. `ffmpeg -i {p.name} -ac 1 -ar 48000 sound.wav`"
-        )
-    _open_wav(p).close()
+            f"{path}: files other than WAV need PyAV: pip install \"livekit-agents[codecs]\" "
+            f"(or convert it: `ffmpeg -i {path.name} -ac 1 -ar 48000 sound.wav`)"
+        ) from None
+    return av
 
 
 def _open_wav(path: Path) -> wave.Wave_read:
@@ -145,9 +166,47 @@ class _WavChunks:
             self._wav.close()
 
 
-async def wav_chunks(path: Path, *, loop: bool) -> AsyncIterator[Samples]:
+class _DecodedChunks:
+    """Blocking reader of one pass over any file FFmpeg decodes, through PyAV."""
+
+    def __init__(self, path: Path) -> None:
+        av = _import_av(path)
+        self._container = av.open(str(path))
+        self._frames = self._container.decode(self._container.streams.audio[0])
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=OUTPUT_RATE)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def read(self) -> Samples | None:
+        """The next chunk at 48 kHz mono, or ``None`` at the end (the file is then closed)."""
+        import numpy as np
+
+        with self._lock:
+            if self._closed:
+                return None
+            frame = next(self._frames, None)
+            out = self._resampler.resample(frame)  # None flushes the resampler
+            if frame is None:
+                self._close()
+        samples = [f.to_ndarray().reshape(-1).astype(np.int16) for f in out]
+        if not samples:
+            return None if frame is None else np.zeros(0, dtype=np.int16)
+        return np.concatenate(samples)
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._container.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+
+async def file_chunks(path: Path, *, loop: bool) -> AsyncIterator[Samples]:
+    reader_type = _WavChunks if _is_wav(path) else _DecodedChunks
     while True:
-        reader = await asyncio.to_thread(_WavChunks, path)
+        reader: _WavChunks | _DecodedChunks = await asyncio.to_thread(reader_type, path)
         produced = 0
         try:
             while (chunk := await asyncio.to_thread(reader.read)) is not None:

@@ -10,7 +10,8 @@ await background_audio.play("/path/to/chime.wav")
 ```
 
 Sounds are mixed (summed, clipped to 16 bits) at 48 kHz mono and published as the track
-``background_audio``, separate from the agent's voice. Files must be WAV (integer PCM); the
+``background_audio``, separate from the agent's voice. WAV files (integer PCM) are read
+directly; other formats (MP3, Ogg, FLAC...) need PyAV (``livekit-agents[codecs]``). The
 built-in clips are synthesized in code, not recordings.
 """
 
@@ -61,7 +62,7 @@ class BuiltinAudioClip(str, Enum):
         return get_clip(self.value)
 
 
-#: What can be played: a WAV file path, a built-in clip, or frames from an async iterator.
+#: What can be played: an audio file path, a built-in clip, or frames from an async iterator.
 AudioSource: TypeAlias = Union[
     "AsyncIterator[rtc.AudioFrame]", str, "os.PathLike[str]", BuiltinAudioClip
 ]
@@ -306,26 +307,26 @@ def _is_iterator(source: object) -> bool:
 
 
 def _check_source(source: object) -> None:
-    from ._background_mixer import check_wav
+    from ._background_mixer import check_audio_file
 
     if isinstance(source, BuiltinAudioClip) or _is_iterator(source):
         return
     if isinstance(source, (str, os.PathLike)):
-        check_wav(source)
+        check_audio_file(source)
         return
     raise TypeError(
-        "a background sound must be a WAV file path, a BuiltinAudioClip, an async iterator of "
+        "a background sound must be an audio file path, a BuiltinAudioClip, an async iterator of "
         f"rtc.AudioFrame or an AudioConfig, got {type(source).__name__}"
     )
 
 
 def _chunks(source: AudioSource, *, loop: bool) -> AsyncIterator[npt.NDArray[np.int16]]:
-    from ._background_mixer import clip_chunks, frame_chunks, wav_chunks
+    from ._background_mixer import clip_chunks, file_chunks, frame_chunks
 
     if isinstance(source, BuiltinAudioClip):
         return clip_chunks(source.value, loop=loop)
     if isinstance(source, (str, os.PathLike)):
-        return wav_chunks(Path(source), loop=loop)
+        return file_chunks(Path(source), loop=loop)
     return frame_chunks(source)
 
 
