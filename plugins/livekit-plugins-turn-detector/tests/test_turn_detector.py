@@ -214,7 +214,7 @@ class _RecordingDetector(SmartTurnDetector):
 
 
 async def end_of_turn_delay(name: str) -> tuple[float, float]:
-    """Speak a fixture into a session; returns (end-of-utterance delay, detector probability)."""
+    """Speak a fixture into a session; returns (the endpointing delay it chose, probability)."""
     from livekit.agents.testing import FakeLLM, FakeSTT, FakeTTS, FakeVAD
     from livekit.agents.voice.io import QueueAudioInput
 
@@ -245,16 +245,16 @@ async def end_of_turn_delay(name: str) -> tuple[float, float]:
     finally:
         await session.aclose()
     assert detector.probabilities, "the session did not ask the detector"
-    return metrics.end_of_utterance_delay, detector.probabilities[-1]
+    return metrics.endpointing_delay, detector.probabilities[-1]
 
 
 async def test_the_session_waits_longer_for_a_cut_sentence_than_for_a_question() -> None:
     question_delay, question_p = await end_of_turn_delay("question.wav")
     cut_delay, cut_p = await end_of_turn_delay("phone_cut.wav")
     assert question_p >= 0.5 > cut_p
-    # the question is answered after the minimum delay (0.2 s), the cut sentence only after
-    # the maximum (1.5 s): the gap is most of the difference between the two
-    assert cut_delay > question_delay + 0.5
+    # the question is answered after the minimum delay, the cut sentence only after the maximum
+    # (the decision the session recorded, not a wall-clock measurement)
+    assert (question_delay, cut_delay) == (0.2, 1.5)
 
 
 async def test_livekit_agents_import_names_run_unchanged() -> None:
