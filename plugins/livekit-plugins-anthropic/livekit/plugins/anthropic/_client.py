@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from livekit.agents import (
     APIConnectionError,
@@ -20,6 +19,7 @@ from livekit.agents import (
     MissingCredentialsError,
     create_api_error_from_http,
 )
+from livekit.agents.utils import base_url as base_urls
 
 if TYPE_CHECKING:
     import anthropic
@@ -54,34 +54,12 @@ _STREAM_ERROR_STATUS = {
 def resolve_base_url(base_url: str | None) -> str:
     """``base_url``, else ``$ANTHROPIC_BASE_URL``, else Anthropic's; checked, without a final ``/``.
 
-    A bad value raises ``ValueError`` naming where it came from; the value itself is not
-    repeated (a key pasted into the wrong variable must not end up in a log).
+    A bad value raises ``ValueError`` naming where it came from, never repeating the value.
     """
-    if base_url and base_url.strip():
-        return _check_url(base_url, source="base_url")
-    from_env = os.environ.get(BASE_URL_ENV, "").strip()
-    if from_env:
-        return _check_url(from_env, source=BASE_URL_ENV, note=" (read when base_url= is not given)")
-    return DEFAULT_BASE_URL
-
-
-def _check_url(value: str, *, source: str, note: str = "") -> str:
-    url = value.strip().rstrip("/")
-    parts = urlsplit(url)
-    problem = ""
-    if parts.scheme.lower() not in ("http", "https"):
-        problem = "it does not start with http:// or https://"
-    elif not parts.hostname:
-        problem = "it has no host"
-    else:
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            problem = "its port is not a number between 0 and 65535"
-    if problem:
-        raise ValueError(
-            f"{source} must be an http(s) URL such as {DEFAULT_BASE_URL!r}, but {problem}{note}"
-        )
+    url: str = base_urls.resolve_base_url(
+        base_url, env_var=BASE_URL_ENV, default=DEFAULT_BASE_URL,
+        expected=f"an http(s) URL such as {DEFAULT_BASE_URL!r}",
+    )
     return url
 
 

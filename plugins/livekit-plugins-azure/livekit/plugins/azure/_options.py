@@ -9,6 +9,7 @@ from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from livekit.agents import MissingCredentialsError
+from livekit.agents.utils import base_url as base_urls
 
 Profanity = Literal["masked", "removed", "raw"]
 Mode = Literal["conversation", "interactive", "dictation"]
@@ -45,11 +46,11 @@ def resolve_base_url(
     repeated (a key pasted into the wrong variable must not end up in a log).
     """
     if base_url and base_url.strip():
-        return normalize_base_url(base_url)
+        return _check_host(base_url)
     if not (region and region.strip()):
         host = os.environ.get(HOST_ENV, "").strip()
         if host:
-            return normalize_base_url(
+            return _check_host(
                 host, source=HOST_ENV, note=" (read when neither base_url= nor region= is given)"
             )
     region = (region or os.environ.get(REGION_ENV) or "").strip().lower()
@@ -64,26 +65,13 @@ def resolve_base_url(
     return f"https://{region}.{service}.speech.microsoft.com"
 
 
-def normalize_base_url(base_url: str, *, source: str = "base_url", note: str = "") -> str:
+def _check_host(base_url: str, *, source: str = "base_url", note: str = "") -> str:
     """``scheme://host[/prefix]`` without a trailing ``/``; http(s) and ws(s) are all accepted."""
-    url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    problem = ""
-    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
-        problem = "it does not start with http://, https://, ws:// or wss://"
-    elif not parts.hostname:
-        problem = "it has no host"
-    else:
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            problem = "its port is not a number between 0 and 65535"
-    if problem:
-        raise ValueError(
-            f"{source} must be a URL such as 'https://westus.stt.speech.microsoft.com' or "
-            f"'ws://localhost:5000', but {problem}{note}"
-        )
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
+    url: str = base_urls.check_base_url(
+        base_url, schemes=base_urls.HTTP_OR_WS, source=source, note=note,
+        expected="a URL such as 'https://westus.stt.speech.microsoft.com' or 'ws://localhost:5000'",
+    )
+    return url
 
 
 @dataclass

@@ -2,59 +2,27 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
-from urllib.parse import urlsplit
 
 from livekit.agents import APIStatusError, create_api_error_from_http
+from livekit.agents.utils import base_url as base_urls
 
 DEFAULT_BASE_URL = "https://api.cartesia.ai"
 API_KEY_ENV = "CARTESIA_API_KEY"
 #: the Cartesia SDK reads the same variable (when given no base_url)
 BASE_URL_ENV = "CARTESIA_BASE_URL"
 
-_TO_HTTP = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
-_TO_WS = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
-
 
 def resolve_base_url(base_url: str | None) -> tuple[str, str]:
     """``(http_base, ws_base)`` of ``base_url``, else ``$CARTESIA_BASE_URL``, else Cartesia's cloud.
 
-    A bad value raises ``ValueError`` naming where it came from; the value itself is not
-    repeated (a key pasted into the wrong variable must not end up in a log).
+    A bad value raises ``ValueError`` naming where it came from, never repeating the value.
     """
-    if base_url and base_url.strip():
-        return split_base_url(base_url)
-    from_env = os.environ.get(BASE_URL_ENV, "").strip()
-    if from_env:
-        return split_base_url(
-            from_env, source=BASE_URL_ENV, note=" (read when base_url= is not given)"
-        )
-    return split_base_url(DEFAULT_BASE_URL)
-
-
-def split_base_url(base_url: str, *, source: str = "base_url", note: str = "") -> tuple[str, str]:
-    """``(http_base, ws_base)`` for a base URL given with any of http/https/ws/wss."""
-    url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    problem = ""
-    if scheme not in _TO_HTTP:
-        problem = "it does not start with http://, https://, ws:// or wss://"
-    elif not parts.hostname:
-        problem = "it has no host"
-    else:
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            problem = "its port is not a number between 0 and 65535"
-    if problem:
-        raise ValueError(
-            f"{source} must be an absolute http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}, "
-            f"but {problem}{note}"
-        )
-    rest = url.partition("://")[2]
-    return f"{_TO_HTTP[scheme]}://{rest}", f"{_TO_WS[scheme]}://{rest}"
+    bases: tuple[str, str] = base_urls.http_and_ws(base_urls.resolve_base_url(
+        base_url, env_var=BASE_URL_ENV, default=DEFAULT_BASE_URL, schemes=base_urls.HTTP_OR_WS,
+        expected=f"an absolute http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}",
+    ))
+    return bases
 
 
 def status_error(

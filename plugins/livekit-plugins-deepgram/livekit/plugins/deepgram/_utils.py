@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 import wave
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from livekit.agents import APIStatusError, create_api_error_from_http
+from livekit.agents.utils import base_url as base_urls
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -17,56 +16,33 @@ DEFAULT_BASE_URL = "https://api.deepgram.com"
 API_KEY_ENV = "DEEPGRAM_API_KEY"
 BASE_URL_ENV = "DEEPGRAM_BASE_URL"
 
-_TO_HTTP = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
-_TO_WS = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
-
 
 def resolve_base_url(base_url: str | None) -> tuple[str, str]:
     """``(http_base, ws_base)`` of ``base_url``, else ``$DEEPGRAM_BASE_URL``, else Deepgram's cloud.
 
-    A bad value raises ``ValueError`` naming where it came from; the value itself is not
-    repeated (a key pasted into the wrong variable must not end up in a log).
+    A bad value raises ``ValueError`` naming where it came from, never repeating the value.
     """
-    if base_url and base_url.strip():
-        return split_base_url(base_url)
-    from_env = os.environ.get(BASE_URL_ENV, "").strip()
-    if from_env:
-        return split_base_url(
-            from_env, source=BASE_URL_ENV, note=" (read when base_url= is not given)"
-        )
-    return split_base_url(DEFAULT_BASE_URL)
+    url: str = base_urls.resolve_base_url(
+        base_url, env_var=BASE_URL_ENV, default=DEFAULT_BASE_URL, **_CHECK
+    )
+    return split_base_url(url)
 
 
-def split_base_url(base_url: str, *, source: str = "base_url", note: str = "") -> tuple[str, str]:
+def split_base_url(base_url: str) -> tuple[str, str]:
     """``(http_base, ws_base)`` for a base URL given with any of http/https/ws/wss.
 
     A trailing ``/v1/listen`` or ``/v1`` is dropped (the SDK appends ``/v1/listen``), so both
     ``https://api.deepgram.com`` and ``wss://api.deepgram.com/v1/listen`` work.
     """
-    url = base_url.strip().rstrip("/")
-    for suffix in ("/v1/listen", "/v1"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)]
-            break
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    problem = ""
-    if scheme not in _TO_HTTP:
-        problem = "it does not start with http://, https://, ws:// or wss://"
-    elif not parts.hostname:
-        problem = "it has no host"
-    else:
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            problem = "its port is not a number between 0 and 65535"
-    if problem:
-        raise ValueError(
-            f"{source} must be an absolute http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}, "
-            f"but {problem}{note}"
-        )
-    rest = url.partition("://")[2]
-    return f"{_TO_HTTP[scheme]}://{rest}", f"{_TO_WS[scheme]}://{rest}"
+    bases: tuple[str, str] = base_urls.http_and_ws(base_urls.check_base_url(base_url, **_CHECK))
+    return bases
+
+
+_CHECK: dict[str, Any] = {
+    "expected": f"an absolute http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}",
+    "schemes": base_urls.HTTP_OR_WS,
+    "strip_suffixes": ("/v1/listen", "/v1"),
+}
 
 
 def to_wav(frame: rtc.AudioFrame) -> bytes:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+from livekit.agents.utils import base_url as base_urls
 
 from .models import VoiceSettings, output_format
 
@@ -17,43 +18,16 @@ TextNormalization = Literal["auto", "on", "off"]
 
 
 def resolve_base_url(base_url: str | None) -> str:
-    """``base_url``, else ``$ELEVENLABS_BASE_URL``, else ElevenLabs' own server; normalized.
+    """``base_url``, else ``$ELEVENLABS_BASE_URL``, else ElevenLabs' own server, as
+    ``https://host[/prefix]`` without a trailing ``/`` or ``/v1`` (both spellings are accepted).
 
-    A bad value raises ``ValueError`` naming where it came from; the value itself is not
-    repeated (a key pasted into the wrong variable must not end up in a log).
+    A bad value raises ``ValueError`` naming where it came from, never repeating the value.
     """
-    if base_url and base_url.strip():
-        return normalize_base_url(base_url)
-    from_env = os.environ.get(BASE_URL_ENV, "").strip()
-    if from_env:
-        return normalize_base_url(
-            from_env, source=BASE_URL_ENV, note=" (read when base_url= is not given)"
-        )
-    return DEFAULT_BASE_URL
-
-
-def normalize_base_url(base_url: str, *, source: str = "base_url", note: str = "") -> str:
-    """``https://host[/prefix]`` without a trailing ``/`` or ``/v1`` (both spellings are accepted)."""
-    url = base_url.strip().rstrip("/")
-    if url.endswith("/v1"):
-        url = url[: -len("/v1")]
-    parts = urlsplit(url)
-    problem = ""
-    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
-        problem = "it does not start with http://, https://, ws:// or wss://"
-    elif not parts.hostname:
-        problem = "it has no host"
-    else:
-        try:
-            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        except ValueError:
-            problem = "its port is not a number between 0 and 65535"
-    if problem:
-        raise ValueError(
-            f"{source} must be an http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}, "
-            f"but {problem}{note}"
-        )
-    return urlunsplit(parts._replace(scheme=parts.scheme.lower()))
+    url: str = base_urls.resolve_base_url(
+        base_url, env_var=BASE_URL_ENV, default=DEFAULT_BASE_URL, schemes=base_urls.HTTP_OR_WS,
+        strip_suffixes=("/v1",), expected=f"an http(s) or ws(s) URL such as {DEFAULT_BASE_URL!r}",
+    )
+    return url
 
 
 @dataclass
